@@ -1,0 +1,96 @@
+#include "port.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_errno.h>
+
+#define PORT_RX_DESC 1024
+#define PORT_TX_DESC 1024
+
+int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
+	       const struct rte_ether_addr *mac, struct port_info *info, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info dev;
+	uint16_t nb_rxd = PORT_RX_DESC, nb_txd = PORT_TX_DESC;
+	int socket, rc;
+
+	memset(info, 0, sizeof(*info));
+	if (!rte_eth_dev_is_valid_port(port_id)) {
+		snprintf(err, errlen, "--port: no DPDK port %u (%u available; add one with --vdev)",
+			 port_id, rte_eth_dev_count_avail());
+		return -ENODEV;
+	}
+	rc = rte_eth_dev_info_get(port_id, &dev);
+	if (rc < 0)
+		goto fail_rc;
+	if (nb_queues > dev.max_rx_queues || nb_queues > dev.max_tx_queues) {
+		snprintf(err, errlen, "port %u (%s) has %u RX/%u TX queues, %u workers need one each",
+			 port_id, dev.driver_name, dev.max_rx_queues, dev.max_tx_queues, nb_queues);
+		return -EINVAL;
+	}
+
+	memset(&conf, 0, sizeof(conf));
+	/* RSS only where the port hashes and there is more than one queue to spread over. */
+	if (nb_queues > 1 && dev.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
+			dev.flow_type_rss_offloads;
+		info->rss = conf.rx_adv_conf.rss_conf.rss_hf != 0;
+	}
+	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+
+	rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
+	if (rc < 0)
+		goto fail_rc;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
+	if (rc < 0)
+		goto fail_rc;
+	socket = rte_eth_dev_socket_id(port_id);
+	for (uint16_t q = 0; q < nb_queues; q++) {
+		struct rte_eth_txconf txconf = dev.default_txconf;
+
+		txconf.offloads = conf.txmode.offloads;
+		rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, pool);
+		if (rc < 0)
+			goto fail_rc;
+		rc = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket, &txconf);
+		if (rc < 0)
+			goto fail_rc;
+	}
+	if (mac != NULL) {
+		rc = rte_eth_dev_default_mac_addr_set(port_id, (struct rte_ether_addr *)mac);
+		if (rc < 0) {
+			snprintf(err, errlen, "--mac: port %u refused the address: %s", port_id,
+				 rte_strerror(-rc));
+			return rc;
+		}
+	}
+	rc = rte_eth_dev_start(port_id);
+	if (rc < 0)
+		goto fail_rc;
+	rc = rte_eth_macaddr_get(port_id, &info->mac);
+	if (rc < 0)
+		goto fail_rc;
+
+	info->port_id = port_id;
+	info->nb_queues = nb_queues;
+	snprintf(info->driver, sizeof(info->driver), "%s", dev.driver_name);
+	return 0;
+
+fail_rc:
+	snprintf(err, errlen, "port %u: set-up failed: %s", port_id, rte_strerror(-rc));
+	return rc;
+}
+
+void port_teardown(uint16_t port_id)
+{
+	if (!rte_eth_dev_is_valid_port(port_id))
+		return;
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+}

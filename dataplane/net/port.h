@@ -1,0 +1,30 @@
+/* Data port set-up: queues, RSS and offloads that the port actually has. */
+#ifndef DPCACHE_PORT_H
+#define DPCACHE_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+struct port_info {
+	uint16_t port_id;
+	uint16_t nb_queues;
+	int rss;		/* RSS spreads flows over the queues */
+	struct rte_ether_addr mac;
+	char driver[32];
+};
+
+/*
+ * Configure `port_id` with one RX and one TX queue per worker, set its MAC if
+ * `mac` is non-NULL, and start it. On failure returns a negative errno and
+ * puts one line naming the problem in err.
+ */
+int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
+	       const struct rte_ether_addr *mac, struct port_info *info, char *err, size_t errlen);
+
+/* Stop and close the port (idempotent). */
+void port_teardown(uint16_t port_id);
+
+#endif

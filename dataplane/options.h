@@ -1,0 +1,84 @@
+/*
+ * dpcached's own options (the arguments after `--`), declared once in
+ * DP_OPTIONS: the table drives parsing, `--help` and, later, `stats settings`.
+ */
+#ifndef DPCACHE_OPTIONS_H
+#define DPCACHE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+enum dp_option_type {
+	DP_OPT_IPV4_PREFIX, /* struct dp_ipv4_prefix */
+	DP_OPT_MAC,	    /* struct rte_ether_addr, with a "set" flag */
+	DP_OPT_STRING,	    /* char[DP_OPT_STRING_MAX] */
+	DP_OPT_UINT,	    /* unsigned int, bounded by the table's max */
+};
+
+#define DP_OPT_STRING_MAX 108 /* sizeof(sun_path) */
+
+struct dp_ipv4_prefix {
+	uint32_t addr;	  /* network order */
+	uint32_t netmask; /* network order */
+	uint8_t len;
+	int set;
+};
+
+struct dp_mac {
+	struct rte_ether_addr addr;
+	int set;
+};
+
+/* X(field, type, default, max, metavar, help) */
+#define DP_OPTIONS(X)                                                                              \
+	X(ip, DP_OPT_IPV4_PREFIX, NULL, 0, "ADDR/PREFIX",                                          \
+	  "IPv4 address and prefix length of the data port (required)")                           \
+	X(mac, DP_OPT_MAC, NULL, 0, "MAC",                                                         \
+	  "Ethernet address of the data port (default: the port's own)")                           \
+	X(admin_socket, DP_OPT_STRING, "/run/dpcached.sock", 0, "PATH",                            \
+	  "Unix socket for dpcachectl, created with mode 0660")                                    \
+	X(port, DP_OPT_UINT, "0", 1023, "ID", "DPDK port id of the data port")                    \
+	X(idle_sleep, DP_OPT_UINT, "0", 100000, "USEC",                                            \
+	  "after 1000 empty polls, sleep USEC between polls (0: busy poll)")
+
+#define DP_OPT_CTYPE_DP_OPT_IPV4_PREFIX struct dp_ipv4_prefix
+#define DP_OPT_CTYPE_DP_OPT_MAC struct dp_mac
+#define DP_OPT_CTYPE_DP_OPT_STRING char
+#define DP_OPT_CTYPE_DP_OPT_UINT unsigned int
+#define DP_OPT_ARRAY_DP_OPT_IPV4_PREFIX
+#define DP_OPT_ARRAY_DP_OPT_MAC
+#define DP_OPT_ARRAY_DP_OPT_STRING [DP_OPT_STRING_MAX]
+#define DP_OPT_ARRAY_DP_OPT_UINT
+
+struct dp_options {
+#define DP_OPTION_FIELD(field, type, def, max, metavar, help)                                      \
+	DP_OPT_CTYPE_##type field DP_OPT_ARRAY_##type;
+	DP_OPTIONS(DP_OPTION_FIELD)
+#undef DP_OPTION_FIELD
+};
+
+enum dp_options_result {
+	DP_OPTIONS_OK = 0,
+	DP_OPTIONS_EXIT_OK,  /* --help or --version was printed */
+	DP_OPTIONS_ERROR,    /* the message is in err */
+};
+
+/*
+ * Parse dpcached's own arguments (argv[0] is the program name, as getopt
+ * expects). On error, `err` holds one line naming the flag and the problem.
+ */
+enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char **argv,
+					char *err, size_t errlen);
+
+/* Print the option table as --help text. */
+void dp_options_usage(FILE *out);
+
+/* Parsers behind the table, public for the unit tests. 0 or -1. */
+int dp_parse_ipv4_prefix(const char *s, struct dp_ipv4_prefix *out);
+int dp_parse_mac(const char *s, struct dp_mac *out);
+int dp_parse_uint(const char *s, unsigned int max, unsigned int *out);
+
+#endif

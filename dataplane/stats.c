@@ -1,0 +1,86 @@
+#include "stats.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_version.h>
+
+#include "worker.h"
+
+#define STAT_U64(out, name, v) fprintf(out, "STAT %s %" PRIu64 "\r\n", name, (uint64_t)(v))
+
+static void stats_server(FILE *out, const struct stats_source *src)
+{
+	char ip[INET_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+	struct in_addr in = {.s_addr = src->opts->ip.addr};
+	time_t now = time(NULL);
+
+	inet_ntop(AF_INET, &in, ip, sizeof(ip));
+	rte_ether_format_addr(mac, sizeof(mac), &src->port->mac);
+	STAT_U64(out, "pid", getpid());
+	STAT_U64(out, "uptime", now - src->started);
+	STAT_U64(out, "time", now);
+	fprintf(out, "STAT version %s\r\n", DPCACHE_VERSION);
+	fprintf(out, "STAT dpdk_version %s\r\n", rte_version());
+	STAT_U64(out, "workers", rte_lcore_count() - 1);
+	fprintf(out, "STAT ip %s/%u\r\n", ip, src->opts->ip.len);
+	fprintf(out, "STAT mac %s\r\n", mac);
+	fprintf(out, "STAT port_driver %s\r\n", src->port->driver);
+	fprintf(out, "STAT rss %s\r\n", src->port->rss ? "on" : "off");
+}
+
+static void stats_port(FILE *out, const struct stats_source *src)
+{
+	struct rte_eth_stats s;
+	uint16_t id = src->port->port_id;
+	char name[64];
+
+	if (rte_eth_stats_get(id, &s) < 0)
+		return;
+#define PORT_STAT(field)                                                                           \
+	do {                                                                                       \
+		snprintf(name, sizeof(name), "port%u_%s", id, #field);                             \
+		STAT_U64(out, name, s.field);                                                      \
+	} while (0)
+	PORT_STAT(ipackets);
+	PORT_STAT(opackets);
+	PORT_STAT(ibytes);
+	PORT_STAT(obytes);
+	PORT_STAT(imissed);
+	PORT_STAT(ierrors);
+	PORT_STAT(oerrors);
+	PORT_STAT(rx_nombuf);
+#undef PORT_STAT
+	STAT_U64(out, "mbuf_pool_size", src->pool->size);
+	STAT_U64(out, "mbuf_pool_in_use", rte_mempool_in_use_count(src->pool));
+}
+
+static void stats_net(FILE *out, const char *prefix, const struct net_counters *c)
+{
+	char name[96];
+
+#define NET_COUNTER_PRINT(field, desc)                                                             \
+	snprintf(name, sizeof(name), "%s%s", prefix, #field);                                      \
+	STAT_U64(out, name, net_counter_read(&c->field));
+	NET_COUNTERS(NET_COUNTER_PRINT)
+#undef NET_COUNTER_PRINT
+}
+
+void stats_write(FILE *out, const struct stats_source *src)
+{
+	struct net_counters sum = {0};
+	unsigned int lcore;
+	char prefix[32];
+
+	stats_server(out, src);
+	stats_port(out, src);
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		net_counters_add(&sum, &workers[lcore].net);
+	stats_net(out, "", &sum);
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		snprintf(prefix, sizeof(prefix), "worker%u_", lcore);
+		stats_net(out, prefix, &workers[lcore].net);
+	}
+}

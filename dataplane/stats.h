@@ -1,0 +1,23 @@
+/* `stats` for the admin socket: server, port and per-worker counters. */
+#ifndef DPCACHE_STATS_H
+#define DPCACHE_STATS_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include <rte_mempool.h>
+
+#include "net/port.h"
+#include "options.h"
+
+struct stats_source {
+	const struct dp_options *opts;
+	const struct port_info *port;
+	struct rte_mempool *pool;
+	time_t started;
+};
+
+/* Write memcached-style `STAT name value\r\n` lines (no END). */
+void stats_write(FILE *out, const struct stats_source *src);
+
+#endif

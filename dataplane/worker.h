@@ -1,0 +1,36 @@
+/*
+ * Workers: one per worker lcore, each polling its own RX queue and running
+ * every packet to completion. All per-worker state sits in one cache-aligned
+ * struct indexed by lcore id; the main lcore only reads its counters.
+ */
+#ifndef DPCACHE_WORKER_H
+#define DPCACHE_WORKER_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_lcore.h>
+
+#include "net/net.h"
+
+struct worker {
+	struct net_counters net;
+	struct net_iface iface;
+	uint16_t port_id;
+	uint16_t queue_id;
+	unsigned int idle_sleep_us;
+	int active;
+} __rte_cache_aligned;
+
+extern struct worker workers[RTE_MAX_LCORE];
+
+/* The lcore entry point; `arg` is the struct worker of that lcore. */
+int worker_main(void *arg);
+
+/* Ask every worker to return from worker_main (signal-safe). */
+void worker_stop_all(void);
+
+/* True once worker_stop_all() was called. */
+int worker_stopping(void);
+
+#endif
