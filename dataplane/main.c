@@ -47,6 +47,7 @@ static void admin_shutdown(void *ctx)
 
 static int die(const char *msg)
 {
+	fflush(stdout); /* whatever the EAL printed comes before our one line */
 	fprintf(stderr, "dpcached: %s\n", msg);
 	return EXIT_FAILURE;
 }
@@ -55,24 +56,35 @@ static int die(const char *msg)
  * The EAL runs in memory unless told otherwise: no hugepage files or shared
  * config that a crash could leave behind. dpcached has no secondary
  * processes; the cache that must outlive a restart lives in its own file.
+ * Returns the flag to add to the EAL's arguments, or NULL if the user chose.
  */
-static int eal_user_chose_memory_mode(int argc, char **argv)
+static char *eal_memory_flag(int argc, char **argv)
 {
-	static const char *const flags[] = {"--in-memory", "--huge-unlink", "--no-shconf",
-					    "--no-huge", NULL};
+	static const char *const chosen[] = {"--in-memory", "--huge-unlink", "--no-shconf", NULL};
+	static char in_memory[] = "--in-memory", no_shconf[] = "--no-shconf";
+	int no_huge = 0;
 
-	for (int i = 1; i < argc; i++)
-		for (const char *const *f = flags; *f != NULL; f++)
+	for (int i = 1; i < argc; i++) {
+		for (const char *const *f = chosen; *f != NULL; f++)
 			if (strncmp(argv[i], *f, strlen(*f)) == 0)
-				return 1;
-	return 0;
+				return NULL;
+		no_huge |= strcmp(argv[i], "--no-huge") == 0;
+	}
+	/* --no-huge implies legacy memory, which --in-memory refuses. */
+	return no_huge ? no_shconf : in_memory;
 }
 
-/* Remove the EAL's runtime directory if it is empty (as a clean exit leaves it). */
-static void eal_runtime_dir_remove(const char *dir)
+static char eal_runtime_dir[PATH_MAX];
+
+/*
+ * Remove the EAL's runtime directory once it is empty, as a clean exit leaves
+ * it. Registered before rte_eal_init, so it runs after the telemetry's own
+ * exit handler has removed its socket from that directory.
+ */
+static void eal_runtime_dir_remove(void)
 {
-	if (dir[0] != '\0')
-		rmdir(dir);
+	if (eal_runtime_dir[0] != '\0')
+		rmdir(eal_runtime_dir);
 }
 
 /* Index of the "--" that separates EAL arguments from ours, or argc. */
@@ -127,9 +139,7 @@ int main(int argc, char **argv)
 	struct rte_mempool *pool;
 	char err[256];
 	int sep = find_separator(argc, argv);
-	static char in_memory[] = "--in-memory";
 	char *eal_argv[argc + 2];
-	char runtime_dir[PATH_MAX];
 	int eal_argc = 0;
 	char **our_argv = argv;
 	int our_argc = 1;
@@ -152,19 +162,21 @@ int main(int argc, char **argv)
 	}
 
 	eal_argv[eal_argc++] = argv[0];
-	if (!eal_user_chose_memory_mode(sep, argv))
-		eal_argv[eal_argc++] = in_memory;
+	eal_argv[eal_argc] = eal_memory_flag(sep, argv);
+	if (eal_argv[eal_argc] != NULL)
+		eal_argc++;
 	for (int i = 1; i < sep; i++)
 		eal_argv[eal_argc++] = argv[i];
 	eal_argv[eal_argc] = NULL;
 
+	atexit(eal_runtime_dir_remove);
 	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "EAL initialisation failed: %s (check the EAL options)",
 			 rte_strerror(rte_errno));
 		return die(err);
 	}
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	snprintf(eal_runtime_dir, sizeof(eal_runtime_dir), "%s", rte_eal_get_runtime_dir());
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -200,6 +212,5 @@ out_port:
 	rte_mempool_free(pool);
 out_eal:
 	rte_eal_cleanup();
-	eal_runtime_dir_remove(runtime_dir);
 	return rc;
 }
