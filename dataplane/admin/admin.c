@@ -93,6 +93,7 @@ static void client_close(struct admin_client *c)
 		close(c->fd);
 	c->fd = -1;
 	c->len = 0;
+	c->discarding = 0;
 }
 
 /* Replies are small; a client that does not read them loses its connection. */
@@ -125,6 +126,7 @@ static void admin_accept(struct admin *a)
 		if (a->clients[i].fd < 0) {
 			a->clients[i].fd = fd;
 			a->clients[i].len = 0;
+			a->clients[i].discarding = 0;
 			return;
 		}
 	}
@@ -145,9 +147,8 @@ static int admin_execute(struct admin *a, struct admin_client *c, const char *li
 		return -1;
 	}
 	if (strcmp(line, "shutdown") == 0) {
-		rc = client_send(c, reply_ok, sizeof(reply_ok) - 1);
-		a->cmds.shutdown(a->cmds.ctx);
-		return rc;
+		a->cmds.shutdown(a->cmds.ctx); /* OK means the stop has begun */
+		return client_send(c, reply_ok, sizeof(reply_ok) - 1);
 	}
 	if (strcmp(line, "version") == 0) {
 		static const char v[] = "VERSION " DPCACHE_VERSION "\r\n";
@@ -168,6 +169,11 @@ static int admin_execute(struct admin *a, struct admin_client *c, const char *li
 	return rc;
 }
 
+/*
+ * An over-long line gets one error, and its remaining bytes are skipped up to
+ * the next newline: closing with unread input would reset the connection and
+ * could destroy the error reply before the client reads it.
+ */
 static void admin_read(struct admin *a, struct admin_client *c)
 {
 	ssize_t n = recv(c->fd, c->line + c->len, sizeof(c->line) - c->len, MSG_DONTWAIT);
@@ -186,14 +192,18 @@ static void admin_read(struct admin *a, struct admin_client *c)
 		*nl = '\0';
 		if (nl > c->line && nl[-1] == '\r')
 			nl[-1] = '\0';
-		if (admin_execute(a, c, c->line) < 0)
+		if (c->discarding)
+			c->discarding = 0;
+		else if (admin_execute(a, c, c->line) < 0)
 			return;
 		memmove(c->line, c->line + consumed, c->len - consumed);
 		c->len -= consumed;
 	}
 	if (c->fd >= 0 && c->len == sizeof(c->line)) {
-		client_send(c, reply_too_long, sizeof(reply_too_long) - 1);
-		client_close(c);
+		if (!c->discarding && client_send(c, reply_too_long, sizeof(reply_too_long) - 1) < 0)
+			return;
+		c->discarding = 1;
+		c->len = 0;
 	}
 }
 

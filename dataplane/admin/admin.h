@@ -22,6 +22,7 @@ struct admin_commands {
 
 struct admin_client {
 	int fd; /* -1: free slot */
+	int discarding; /* skipping the rest of an over-long line */
 	size_t len;
 	char line[ADMIN_LINE_MAX];
 };

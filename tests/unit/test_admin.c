@@ -147,6 +147,11 @@ static void test_line_too_long(void)
 	CU_ASSERT_EQUAL(dp_admin_command(fd, big, out, err, sizeof(err)), 1);
 	fclose(out);
 	CU_ASSERT_STRING_EQUAL(reply, "CLIENT_ERROR line too long\n");
+	/* The connection survives and serves the next line. */
+	out = fmemopen(reply, sizeof(reply), "w");
+	CU_ASSERT_EQUAL(dp_admin_command(fd, "version", out, err, sizeof(err)), 0);
+	fclose(out);
+	CU_ASSERT_STRING_EQUAL(reply, "VERSION " DPCACHE_VERSION "\n");
 	close(fd);
 	free(big);
 }
