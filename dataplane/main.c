@@ -24,6 +24,8 @@
 #include "stats.h"
 #include "worker.h"
 
+_Static_assert(DP_CIDR_LIST_MAX <= UDP_ALLOW_MAX, "--udp-allow must fit the UDP guard");
+
 #define MBUFS_PER_WORKER 4096
 #define MBUF_CACHE 256
 #define ADMIN_POLL_MS 100
@@ -104,11 +106,23 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 	struct admin_commands cmds = {admin_stats, admin_shutdown, &stats};
 	struct net_iface iface = {.mac = port->mac, .ip = opts->ip.addr,
 				  .netmask = opts->ip.netmask};
+	struct udp_config udp = {.port = opts->udp_port};
 	struct admin admin;
 	unsigned int lcore;
 	uint16_t queue = 0;
 	int rc;
 
+	/* The amplification guard: by default, only our own subnet gets UDP answers. */
+	if (opts->udp_allow.n == 0) {
+		udp.allow.n = 1;
+		udp.allow.net[0].addr = opts->ip.addr & opts->ip.netmask;
+		udp.allow.net[0].mask = opts->ip.netmask;
+	}
+	for (unsigned int i = 0; i < opts->udp_allow.n; i++) {
+		udp.allow.net[i].addr = opts->udp_allow.e[i].addr;
+		udp.allow.net[i].mask = opts->udp_allow.e[i].netmask;
+		udp.allow.n = i + 1;
+	}
 	rc = admin_setup(&admin, opts->admin_socket, &cmds, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -116,6 +130,7 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		struct worker *w = &workers[lcore];
 
 		w->iface = iface;
+		w->udp = udp;
 		w->port_id = port->port_id;
 		w->queue_id = queue++;
 		w->idle_sleep_us = opts->idle_sleep;

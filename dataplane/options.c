@@ -7,7 +7,8 @@
 #include <string.h>
 
 struct option_desc {
-	const char *flag; /* "admin-socket" */
+	const char *flag; /* "admin_socket", spelt --admin-socket */
+	char shortopt;
 	enum dp_option_type type;
 	const char *def;
 	unsigned int max;
@@ -17,8 +18,8 @@ struct option_desc {
 };
 
 static const struct option_desc option_table[] = {
-#define DP_OPTION_DESC(field, type, def, max, metavar, help)                                       \
-	{#field, type, def, max, metavar, help, offsetof(struct dp_options, field)},
+#define DP_OPTION_DESC(field, shortopt, type, def, max, metavar, help)                             \
+	{#field, shortopt, type, def, max, metavar, help, offsetof(struct dp_options, field)},
 	DP_OPTIONS(DP_OPTION_DESC)
 #undef DP_OPTION_DESC
 };
@@ -87,6 +88,37 @@ int dp_parse_uint(const char *s, unsigned int max, unsigned int *out)
 	return 0;
 }
 
+/*
+ * CIDR[,CIDR...]: each an address/prefix; host bits are cleared, so
+ * 198.18.0.7/24 means 198.18.0.0/24.
+ */
+int dp_parse_cidr_list(const char *s, struct dp_cidr_list *out)
+{
+	char item[64];
+	const char *p = s;
+
+	out->n = 0;
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		struct dp_ipv4_prefix *e;
+
+		if (len == 0 || len >= sizeof(item) || out->n == DP_CIDR_LIST_MAX)
+			return -1;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		e = &out->e[out->n];
+		if (dp_parse_ipv4_prefix(item, e) < 0)
+			return -1;
+		e->addr &= e->netmask;
+		out->n++;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return -1;
+	}
+	return out->n > 0 ? 0 : -1;
+}
+
 static const char *type_expectation(const struct option_desc *d, char *buf, size_t len)
 {
 	switch (d->type) {
@@ -99,6 +131,10 @@ static const char *type_expectation(const struct option_desc *d, char *buf, size
 		return buf;
 	case DP_OPT_UINT:
 		snprintf(buf, len, "an integer from 0 to %u", d->max);
+		return buf;
+	case DP_OPT_CIDR_LIST:
+		snprintf(buf, len, "a list of up to %d networks such as 198.18.0.0/15,10.1.0.0/16",
+			 DP_CIDR_LIST_MAX);
 		return buf;
 	}
 	return "?";
@@ -120,8 +156,19 @@ static int option_set(struct dp_options *opts, const struct option_desc *d, cons
 		return 0;
 	case DP_OPT_UINT:
 		return dp_parse_uint(val, d->max, field);
+	case DP_OPT_CIDR_LIST:
+		return dp_parse_cidr_list(val, field);
 	}
 	return -1;
+}
+
+/* getopt returns a long option's table index, or a short option's letter. */
+static int option_index(int c)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (option_table[i].shortopt != 0 && option_table[i].shortopt == c)
+			return (int)i;
+	return c;
 }
 
 enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char **argv,
@@ -129,13 +176,19 @@ enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char 
 {
 	struct option longopts[N_OPTIONS + 3];
 	char names[N_OPTIONS][32];
-	char flag[32], expect[64];
+	char flag[32], expect[128];
+	char shortopts[2 * N_OPTIONS + 3] = ":h";
+	size_t ns = 2;
 	int c, idx;
 
 	memset(opts, 0, sizeof(*opts));
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		flag_name(option_table[i].flag, names[i], sizeof(names[i]));
 		longopts[i] = (struct option){names[i], required_argument, NULL, (int)i};
+		if (option_table[i].shortopt != 0) {
+			shortopts[ns++] = option_table[i].shortopt;
+			shortopts[ns++] = ':';
+		}
 		if (option_table[i].def != NULL && option_set(opts, &option_table[i],
 							      option_table[i].def) < 0) {
 			snprintf(err, errlen, "built-in default of --%s is invalid", names[i]);
@@ -148,7 +201,8 @@ enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char 
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
+	shortopts[ns] = '\0';
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
 		if (c == OPT_HELP || c == 'h') {
 			dp_options_usage(stdout);
 			return DP_OPTIONS_EXIT_OK;
@@ -166,6 +220,7 @@ enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char 
 				 argv[optind - 1]);
 			return DP_OPTIONS_ERROR;
 		}
+		c = option_index(c);
 		if (option_set(opts, &option_table[c], optarg) < 0) {
 			flag_name(option_table[c].flag, flag, sizeof(flag));
 			snprintf(err, errlen, "--%s: '%s' is not %s", flag, optarg,
@@ -186,7 +241,7 @@ enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char 
 
 void dp_options_usage(FILE *out)
 {
-	char flag[64];
+	char flag[64], name[32];
 
 	fprintf(out, "usage: dpcached [EAL options] -- [options]\n\n"
 		     "EAL options are DPDK's (see dpdk's documentation); always give at least\n"
@@ -195,14 +250,16 @@ void dp_options_usage(FILE *out)
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct option_desc *d = &option_table[i];
 
-		flag_name(d->flag, flag, sizeof(flag));
-		strcat(flag, " ");
-		strcat(flag, d->metavar);
-		fprintf(out, "  --%-26s %s", flag, d->help);
+		flag_name(d->flag, name, sizeof(name));
+		if (d->shortopt != 0)
+			snprintf(flag, sizeof(flag), "-%c, --%s %s", d->shortopt, name, d->metavar);
+		else
+			snprintf(flag, sizeof(flag), "    --%s %s", name, d->metavar);
+		fprintf(out, "  %-34s %s", flag, d->help);
 		if (d->def != NULL)
 			fprintf(out, " [%s]", d->def);
 		fputc('\n', out);
 	}
-	fprintf(out, "  --%-26s %s\n  --%-26s %s\n", "help", "print this text",
-		"version", "print the version");
+	fprintf(out, "  %-34s %s\n  %-34s %s\n", "-h, --help", "print this text",
+		"    --version", "print the version");
 }

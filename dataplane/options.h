@@ -16,6 +16,7 @@ enum dp_option_type {
 	DP_OPT_MAC,	    /* struct rte_ether_addr, with a "set" flag */
 	DP_OPT_STRING,	    /* char[DP_OPT_STRING_MAX] */
 	DP_OPT_UINT,	    /* unsigned int, bounded by the table's max */
+	DP_OPT_CIDR_LIST,   /* struct dp_cidr_list: CIDR[,CIDR...] */
 };
 
 #define DP_OPT_STRING_MAX 108 /* sizeof(sun_path) */
@@ -27,34 +28,49 @@ struct dp_ipv4_prefix {
 	int set;
 };
 
+#define DP_CIDR_LIST_MAX 16
+
+struct dp_cidr_list {
+	unsigned int n;
+	struct dp_ipv4_prefix e[DP_CIDR_LIST_MAX];
+};
+
 struct dp_mac {
 	struct rte_ether_addr addr;
 	int set;
 };
 
-/* X(field, type, default, max, metavar, help) */
+/*
+ * X(field, short flag or 0, type, default, max, metavar, help). Flags are the
+ * field names with hyphens; memcached's short flags where memcached has one.
+ */
 #define DP_OPTIONS(X)                                                                              \
-	X(ip, DP_OPT_IPV4_PREFIX, NULL, 0, "ADDR/PREFIX",                                          \
+	X(ip, 0, DP_OPT_IPV4_PREFIX, NULL, 0, "ADDR/PREFIX",                                       \
 	  "IPv4 address and prefix length of the data port (required)")                           \
-	X(mac, DP_OPT_MAC, NULL, 0, "MAC",                                                         \
+	X(mac, 0, DP_OPT_MAC, NULL, 0, "MAC",                                                      \
 	  "Ethernet address of the data port (default: the port's own)")                           \
-	X(admin_socket, DP_OPT_STRING, "/run/dpcached.sock", 0, "PATH",                            \
+	X(admin_socket, 0, DP_OPT_STRING, "/run/dpcached.sock", 0, "PATH",                         \
 	  "Unix socket for dpcachectl, created with mode 0660")                                    \
-	X(port, DP_OPT_UINT, "0", 1023, "ID", "DPDK port id of the data port")                    \
-	X(idle_sleep, DP_OPT_UINT, "0", 100000, "USEC",                                            \
+	X(port, 0, DP_OPT_UINT, "0", 1023, "ID", "DPDK port id of the data port")                 \
+	X(udp_port, 'U', DP_OPT_UINT, "11211", 65535, "PORT", "UDP port for memcache (0: off)")    \
+	X(udp_allow, 0, DP_OPT_CIDR_LIST, NULL, 0, "CIDR[,CIDR...]",                               \
+	  "sources that UDP answers (amplification guard; default: the --ip subnet)")             \
+	X(idle_sleep, 0, DP_OPT_UINT, "0", 100000, "USEC",                                         \
 	  "after 1000 empty polls, sleep USEC between polls (0: busy poll)")
 
 #define DP_OPT_CTYPE_DP_OPT_IPV4_PREFIX struct dp_ipv4_prefix
 #define DP_OPT_CTYPE_DP_OPT_MAC struct dp_mac
 #define DP_OPT_CTYPE_DP_OPT_STRING char
 #define DP_OPT_CTYPE_DP_OPT_UINT unsigned int
+#define DP_OPT_CTYPE_DP_OPT_CIDR_LIST struct dp_cidr_list
 #define DP_OPT_ARRAY_DP_OPT_IPV4_PREFIX
 #define DP_OPT_ARRAY_DP_OPT_MAC
 #define DP_OPT_ARRAY_DP_OPT_STRING [DP_OPT_STRING_MAX]
 #define DP_OPT_ARRAY_DP_OPT_UINT
+#define DP_OPT_ARRAY_DP_OPT_CIDR_LIST
 
 struct dp_options {
-#define DP_OPTION_FIELD(field, type, def, max, metavar, help)                                      \
+#define DP_OPTION_FIELD(field, shortopt, type, def, max, metavar, help)                                      \
 	DP_OPT_CTYPE_##type field DP_OPT_ARRAY_##type;
 	DP_OPTIONS(DP_OPTION_FIELD)
 #undef DP_OPTION_FIELD
@@ -80,5 +96,6 @@ void dp_options_usage(FILE *out);
 int dp_parse_ipv4_prefix(const char *s, struct dp_ipv4_prefix *out);
 int dp_parse_mac(const char *s, struct dp_mac *out);
 int dp_parse_uint(const char *s, unsigned int max, unsigned int *out);
+int dp_parse_cidr_list(const char *s, struct dp_cidr_list *out);
 
 #endif

@@ -33,8 +33,24 @@ static int worker_handle(struct worker *w, struct rte_mbuf *m)
 		net_count(&w->net.drop_multi_segment, 1);
 		return 0;
 	}
-	if (net_input(&w->iface, &w->net, rte_pktmbuf_mtod(m, uint8_t *), &len) != NET_REPLY)
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	struct udp_dgram dgram;
+
+	switch (net_input(&w->iface, &w->net, frame, &len)) {
+	case NET_REPLY:
+		break;
+	case NET_UDP:
+		/* Valid and allowed; the memcache UDP service is not wired in yet. */
+		if (udp_input(&w->udp, &w->net, frame, len, &dgram) == NET_UDP)
+			net_count(&w->net.drop_no_service, 1);
 		return 0;
+	case NET_TCP:
+		/* No TCP engine yet: nothing listens. */
+		net_count(&w->net.drop_no_service, 1);
+		return 0;
+	case NET_DROP:
+		return 0;
+	}
 	m->data_len = len;
 	m->pkt_len = len;
 	m->ol_flags = 0;

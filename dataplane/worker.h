@@ -12,10 +12,12 @@
 #include <rte_lcore.h>
 
 #include "net/net.h"
+#include "net/udp.h"
 
 struct worker {
 	struct net_counters net;
 	struct net_iface iface;
+	struct udp_config udp;
 	uint16_t port_id;
 	uint16_t queue_id;
 	unsigned int idle_sleep_us;

@@ -11,7 +11,7 @@ enum net_verdict net_input(const struct net_iface *ifc, struct net_counters *c, 
 			   uint16_t *len)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
-	uint16_t l3_len, reply_l3_len;
+	uint16_t l3_len, out_l3_len;
 	enum net_verdict v;
 
 	net_count(&c->rx_packets, 1);
@@ -37,9 +37,9 @@ enum net_verdict net_input(const struct net_iface *ifc, struct net_counters *c, 
 			net_count(&c->drop_not_for_us, 1);
 			return NET_DROP;
 		}
-		v = ipv4_input(ifc, c, eth, l3_len, &reply_l3_len);
-		if (v == NET_REPLY)
-			*len = sizeof(*eth) + reply_l3_len;
+		v = ipv4_input(ifc, c, eth, l3_len, &out_l3_len);
+		if (v != NET_DROP)
+			*len = sizeof(*eth) + out_l3_len;
 		return v;
 	default:
 		net_count(&c->drop_unknown_ethertype, 1);

@@ -37,7 +37,7 @@ void ipv4_reply_headers(const struct net_iface *ifc, struct rte_ether_hdr *eth,
  * operator who sees drops can tell a broken peer from traffic for someone else.
  */
 enum net_verdict ipv4_input(const struct net_iface *ifc, struct net_counters *c,
-			    struct rte_ether_hdr *eth, uint16_t l3_len, uint16_t *reply_l3_len)
+			    struct rte_ether_hdr *eth, uint16_t l3_len, uint16_t *out_l3_len)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint16_t total_len, l4_len;
@@ -85,16 +85,18 @@ enum net_verdict ipv4_input(const struct net_iface *ifc, struct net_counters *c,
 		v = icmp_input(ifc, c, ip, l4_len);
 		break;
 	case IPPROTO_UDP:
+		*out_l3_len = total_len;
+		return NET_UDP;
 	case IPPROTO_TCP:
-		net_count(&c->drop_no_service, 1);
-		return NET_DROP;
+		*out_l3_len = total_len;
+		return NET_TCP;
 	default:
 		net_count(&c->drop_unknown_protocol, 1);
 		return NET_DROP;
 	}
 	if (v == NET_REPLY) {
 		ipv4_reply_headers(ifc, eth, ip);
-		*reply_l3_len = total_len;
+		*out_l3_len = total_len;
 	}
 	return v;
 }

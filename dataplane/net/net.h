@@ -27,9 +27,14 @@ struct net_iface {
 enum net_verdict {
 	NET_DROP = 0, /* counted under its reason; free the buffer */
 	NET_REPLY,    /* the buffer now holds the reply: send it */
+	NET_UDP,      /* a valid IPv4 datagram to us carrying UDP: see udp_input */
+	NET_TCP,      /* a valid IPv4 datagram to us carrying TCP, for the TCP engine */
 };
 
-/* Handle one received Ethernet frame of *len bytes. */
+/*
+ * Handle one received Ethernet frame of *len bytes. For NET_UDP and NET_TCP,
+ * *len becomes the length of Ethernet header plus IP datagram (padding cut).
+ */
 enum net_verdict net_input(const struct net_iface *ifc, struct net_counters *c, uint8_t *frame,
 			   uint16_t *len);
 
@@ -37,7 +42,7 @@ enum net_verdict net_input(const struct net_iface *ifc, struct net_counters *c, 
 enum net_verdict arp_input(const struct net_iface *ifc, struct net_counters *c,
 			   struct rte_ether_hdr *eth, uint16_t l3_len);
 enum net_verdict ipv4_input(const struct net_iface *ifc, struct net_counters *c,
-			    struct rte_ether_hdr *eth, uint16_t l3_len, uint16_t *reply_l3_len);
+			    struct rte_ether_hdr *eth, uint16_t l3_len, uint16_t *out_l3_len);
 enum net_verdict icmp_input(const struct net_iface *ifc, struct net_counters *c,
 			    struct rte_ipv4_hdr *ip, uint16_t l4_len);
 

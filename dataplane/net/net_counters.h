@@ -27,6 +27,8 @@
 	X(drop_arp_unhandled, "ARP other than an Ethernet/IPv4 request")                       \
 	X(drop_icmp_unhandled, "ICMP other than an echo request")                              \
 	X(drop_no_service, "UDP or TCP to a port nothing serves")                              \
+	X(drop_bad_udp_length, "UDP length field shorter than its header or past the datagram") \
+	X(drop_udp_refused, "UDP from a source outside --udp-allow (amplification guard)")      \
 	X(drop_multi_segment, "frame spread over several mbufs")
 
 struct net_counters {

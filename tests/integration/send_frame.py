@@ -6,7 +6,7 @@ would send: bad checksums, fragments, IP options, truncated datagrams.
 
   send_frame.py --iface IF --dst-mac MAC --src IP --dst IP KIND [--count N]
 
-KIND: udp, udp-bad-ip-checksum, ip-options, fragment, truncated-udp, gre
+KIND: udp, udp-bad-ip-checksum, udp-bad-length, ip-options, fragment, truncated-udp, gre
 """
 import argparse
 import socket
@@ -53,6 +53,8 @@ def build(kind, src, dst):
         return ipv4(src, dst, 17, data, frag=0x2000)
     if kind == "truncated-udp":
         return ipv4(src, dst, 17, data, total=20 + len(data) + 100)
+    if kind == "udp-bad-length":
+        return ipv4(src, dst, 17, data[:4] + struct.pack("!H", len(data) + 9) + data[6:])
     if kind == "gre":
         return ipv4(src, dst, 47, b"\0" * 8)
     raise SystemExit(f"send_frame: unknown kind {kind}")

@@ -29,20 +29,20 @@ fi
 
 # send KIND COUNTER: a crafted frame from the namespace is dropped under COUNTER.
 send_and_expect_drop() {
-    local kind=$1 counter=$2 before after out
+    local kind=$1 counter=$2 src=${3:-$DP_PEER_IP} before after out
     before=$(dp_stat "$counter")
     tx_before=$(dp_stat tx_packets)
     out=$(ns "$PYTHON" "$(dirname "$0")/send_frame.py" --iface "$DP_IF" --dst-mac "$mac" \
-          --src "$DP_PEER_IP" --dst "$DP_IP" --count 2 "$kind" 2>&1)
+          --src "$src" --dst "$DP_IP" --count 2 "$kind" 2>&1)
     for _ in $(seq 30); do
         after=$(dp_stat "$counter")
         [ "$after" -ge $((before + 2)) ] && break
         sleep 0.1
     done
     if [ "$after" -eq $((before + 2)) ] && [ "$(dp_stat tx_packets)" = "$tx_before" ]; then
-        t_ok "$kind frames dropped without reply, counted in $counter"
+        t_ok "$kind frames from $src dropped without reply, counted in $counter"
     else
-        t_fail "$kind frames dropped without reply, counted in $counter" \
+        t_fail "$kind frames from $src dropped without reply, counted in $counter" \
             "$counter $before -> $after" "$out"
     fi
 }
@@ -52,6 +52,8 @@ send_and_expect_drop fragment drop_ip_fragment
 send_and_expect_drop truncated-udp drop_truncated
 send_and_expect_drop gre drop_unknown_protocol
 send_and_expect_drop udp drop_no_service
+send_and_expect_drop udp drop_udp_refused 198.19.7.7
+send_and_expect_drop udp-bad-length drop_bad_udp_length
 
 # The kernel ARPs for .3: dpcached must stay quiet and count it.
 before=$(dp_stat drop_not_for_us)

@@ -324,12 +324,21 @@ static void test_unknown_protocol(void)
 	expect_drop(ipv4_frame(47 /* GRE */, PEER_IP, OUR_IP, 8), &ctr.drop_unknown_protocol);
 }
 
-static void test_udp_and_tcp_without_service(void)
+static void test_udp_and_tcp_delivered(void)
 {
+	uint16_t len, sent;
+
 	reset();
-	expect_drop(ipv4_frame(IPPROTO_UDP, PEER_IP, OUR_IP, 8), &ctr.drop_no_service);
+	sent = len = ipv4_frame(IPPROTO_UDP, PEER_IP, OUR_IP, 8);
+	len += 6; /* Ethernet padding is cut */
+	CU_ASSERT_EQUAL(net_input(&ifc, &ctr, frame, &len), NET_UDP);
+	CU_ASSERT_EQUAL(len, sent);
 	reset();
-	expect_drop(ipv4_frame(IPPROTO_TCP, PEER_IP, OUR_IP, 20), &ctr.drop_no_service);
+	sent = len = ipv4_frame(IPPROTO_TCP, PEER_IP, OUR_IP, 20);
+	CU_ASSERT_EQUAL(net_input(&ifc, &ctr, frame, &len), NET_TCP);
+	CU_ASSERT_EQUAL(len, sent);
+	CU_ASSERT_EQUAL(ctr.rx_packets, 1);
+	CU_ASSERT_EQUAL(ctr.drop_no_service, 0);
 }
 
 static void test_unknown_ethertype(void)
@@ -376,7 +385,7 @@ static const struct cunit_test tests[] = {
 	{"ip bad version or header length", test_ip_bad_version},
 	{"ip broadcast or multicast source", test_ip_broadcast_source},
 	{"unknown ip protocol", test_unknown_protocol},
-	{"udp and tcp without a service", test_udp_and_tcp_without_service},
+	{"udp and tcp delivered to their layer", test_udp_and_tcp_delivered},
 	{"unknown ethertype", test_unknown_ethertype},
 	{"counters add up", test_counters_add},
 	{NULL, NULL},

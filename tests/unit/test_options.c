@@ -125,7 +125,52 @@ static void test_socket_path_too_long(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--admin-socket"));
 }
 
+static void test_udp_options(void)
+{
+	const char *argv[] = {"dpcached", "--ip", "198.18.0.2/24", "-U", "11300",
+			      "--udp-allow", "198.18.0.7/24,10.1.0.0/16"};
+
+	CU_ASSERT_EQUAL_FATAL(parse(7, argv), DP_OPTIONS_OK);
+	CU_ASSERT_EQUAL(opts.udp_port, 11300);
+	CU_ASSERT_EQUAL_FATAL(opts.udp_allow.n, 2);
+	CU_ASSERT_EQUAL(opts.udp_allow.e[0].addr, inet_addr("198.18.0.0")); /* host bits cleared */
+	CU_ASSERT_EQUAL(opts.udp_allow.e[1].netmask, htonl(0xffff0000));
+}
+
+static void test_udp_defaults(void)
+{
+	const char *argv[] = {"dpcached", "--ip", "198.18.0.2/24"};
+
+	CU_ASSERT_EQUAL_FATAL(parse(3, argv), DP_OPTIONS_OK);
+	CU_ASSERT_EQUAL(opts.udp_port, 11211);
+	CU_ASSERT_EQUAL(opts.udp_allow.n, 0); /* main fills in the --ip subnet */
+}
+
+static void test_bad_udp_allow(void)
+{
+	const char *bad[] = {"", ",", "198.18.0.0/15,", ",198.18.0.0/15", "198.18.0.0",
+			     "198.18.0.0/15,,10.0.0.0/8", "1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,"
+			     "1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,"
+			     "1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8,1.2.3.4/8"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = {"dpcached", "--ip", "198.18.0.2/24", "--udp-allow", bad[i]};
+
+		CU_ASSERT_EQUAL(parse(5, argv), DP_OPTIONS_ERROR);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "--udp-allow"));
+	}
+	{
+		const char *argv[] = {"dpcached", "--ip", "198.18.0.2/24", "-U", "65536"};
+
+		CU_ASSERT_EQUAL(parse(5, argv), DP_OPTIONS_ERROR);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "--udp-port"));
+	}
+}
+
 static const struct cunit_test tests[] = {
+	{"udp options", test_udp_options},
+	{"udp defaults", test_udp_defaults},
+	{"bad udp options", test_bad_udp_allow},
 	{"defaults", test_defaults},
 	{"every option set", test_all_set},
 	{"bad --ip values", test_bad_ip},
