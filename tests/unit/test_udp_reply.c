@@ -1,0 +1,217 @@
+/* UDP replies built in real mbufs: splitting, frame headers, checksums, limits. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "cunit_tap.h"
+#include "net/udp_reply.h"
+
+static struct rte_mempool *pool;
+static struct net_iface ifc;
+static uint8_t req_frame[128];
+static struct udp_dgram req;
+static struct udp_reply reply;
+static uint8_t big[2 * 1024 * 1024];
+
+static int setup(void)
+{
+	char prefix[32];
+	char *argv[] = {"test_udp_reply", "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
+			"--no-telemetry", "-l", "0", "--log-level=error", "--file-prefix", prefix};
+
+	snprintf(prefix, sizeof(prefix), "udptest%d", getpid());
+	if (rte_eal_init(sizeof(argv) / sizeof(argv[0]), argv) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("test", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (pool == NULL)
+		return -1;
+
+	ifc.ip = inet_addr("198.18.0.2");
+	ifc.netmask = htonl(0xffffff00);
+	ifc.mac = (struct rte_ether_addr){{2, 0, 0, 0, 0, 2}};
+	req.eth = (struct rte_ether_hdr *)req_frame;
+	req.ip = (struct rte_ipv4_hdr *)(req.eth + 1);
+	req.udp = (struct rte_udp_hdr *)(req.ip + 1);
+	req.eth->src_addr = (struct rte_ether_addr){{2, 0, 0, 0, 0, 1}};
+	req.ip->src_addr = inet_addr("198.18.0.1");
+	req.udp->src_port = htons(40001);
+	req.udp->dst_port = htons(11211);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + (i >> 11));
+	return 0;
+}
+
+static int teardown(void)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_mempool_free(pool);
+	rc = rte_eal_cleanup();
+	rmdir(dir); /* empty by now: leave nothing behind */
+	return rc;
+}
+
+/*
+ * The datagram's own sum must complement the pseudo header's: their
+ * ones'-complement sum is 0xffff when the checksum is right.
+ */
+static int udp_checksum_ok(const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *udp)
+{
+	uint32_t sum = rte_ipv4_phdr_cksum(ip, 0) + (uint32_t)rte_raw_cksum(udp, ntohs(udp->dgram_len));
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* Check datagram i of n and return its payload (after the frame header). */
+static const uint8_t *check_dgram(int i, int n, uint16_t request_id, uint16_t *payload_len)
+{
+	struct rte_mbuf *m = reply.dgrams[i];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	const uint16_t *frame = (const uint16_t *)(udp + 1);
+
+	CU_ASSERT_EQUAL(m->nb_segs, 1);
+	CU_ASSERT(rte_is_same_ether_addr(&eth->dst_addr, &req.eth->src_addr));
+	CU_ASSERT(rte_is_same_ether_addr(&eth->src_addr, &ifc.mac));
+	CU_ASSERT_EQUAL(ip->src_addr, ifc.ip);
+	CU_ASSERT_EQUAL(ip->dst_addr, req.ip->src_addr);
+	CU_ASSERT_EQUAL(ntohs(ip->total_length), rte_pktmbuf_pkt_len(m) - sizeof(*eth));
+	CU_ASSERT_EQUAL(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+	CU_ASSERT_EQUAL(ntohs(udp->src_port), 11211);
+	CU_ASSERT_EQUAL(ntohs(udp->dst_port), 40001);
+	CU_ASSERT_EQUAL(ntohs(udp->dgram_len), ntohs(ip->total_length) - sizeof(*ip));
+	CU_ASSERT(udp_checksum_ok(ip, udp));
+	CU_ASSERT_EQUAL(ntohs(frame[0]), request_id);
+	CU_ASSERT_EQUAL(ntohs(frame[1]), i);
+	CU_ASSERT_EQUAL(ntohs(frame[2]), n);
+	CU_ASSERT_EQUAL(frame[3], 0);
+	*payload_len = ntohs(udp->dgram_len) - sizeof(*udp) - UDP_FRAME_HDR_LEN;
+	return (const uint8_t *)(frame + 4);
+}
+
+static void test_small_reply(void)
+{
+	static const char text[] = "VALUE k 0 1\r\nx\r\nEND\r\n";
+	const uint8_t *p;
+	uint16_t len;
+
+	udp_reply_begin(&reply, pool);
+	CU_ASSERT_EQUAL(udp_reply_write(&reply, "VALUE k 0 1\r\n", 13), 0);
+	CU_ASSERT_EQUAL(udp_reply_write(&reply, "x\r\nEND\r\n", 8), 0);
+	CU_ASSERT_EQUAL_FATAL(udp_reply_finish(&reply, &ifc, &req, 0x4242, 0), 1);
+	p = check_dgram(0, 1, 0x4242, &len);
+	CU_ASSERT_EQUAL(len, sizeof(text) - 1);
+	CU_ASSERT_EQUAL(memcmp(p, text, len), 0);
+	udp_reply_abort(&reply);
+}
+
+/* Write `total` bytes of `big` in pieces of `piece`, then check the split. */
+static void check_split(size_t total, size_t piece)
+{
+	size_t off = 0, expect_n = (total + UDP_REPLY_PAYLOAD_MAX - 1) / UDP_REPLY_PAYLOAD_MAX;
+	int n;
+
+	udp_reply_begin(&reply, pool);
+	for (size_t w = 0; w < total; w += piece)
+		udp_reply_write(&reply, big + w, RTE_MIN(piece, total - w));
+	n = udp_reply_finish(&reply, &ifc, &req, 7, 0);
+	CU_ASSERT_EQUAL_FATAL(n, (int)expect_n);
+	for (int i = 0; i < n; i++) {
+		uint16_t len;
+		const uint8_t *p = check_dgram(i, n, 7, &len);
+
+		CU_ASSERT_EQUAL(len, i + 1 < n ? UDP_REPLY_PAYLOAD_MAX : total - off);
+		CU_ASSERT_EQUAL(memcmp(p, big + off, len), 0);
+		off += len;
+	}
+	CU_ASSERT_EQUAL(off, total);
+	udp_reply_abort(&reply);
+}
+
+static void test_split_exact(void)
+{
+	check_split(UDP_REPLY_PAYLOAD_MAX, UDP_REPLY_PAYLOAD_MAX);
+	check_split(UDP_REPLY_PAYLOAD_MAX + 1, 1000);
+	check_split(3 * UDP_REPLY_PAYLOAD_MAX, 7);
+}
+
+static void test_split_one_megabyte(void)
+{
+	check_split(1024 * 1024 + 30, 65536);
+}
+
+static void test_too_many_datagrams(void)
+{
+	unsigned int before = rte_mempool_avail_count(pool);
+
+	udp_reply_begin(&reply, pool);
+	udp_reply_write(&reply, big, UDP_REPLY_PAYLOAD_MAX * UDP_REPLY_MAX_DGRAMS);
+	CU_ASSERT_EQUAL(reply.error, 0);
+	CU_ASSERT_EQUAL(udp_reply_write(&reply, "x", 1), -EMSGSIZE);
+	CU_ASSERT_EQUAL(udp_reply_write(&reply, "y", 1), -EMSGSIZE);
+	CU_ASSERT_EQUAL(udp_reply_finish(&reply, &ifc, &req, 1, 0), -EMSGSIZE);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(pool), before); /* nothing leaked */
+}
+
+static void test_pool_exhausted(void)
+{
+	struct rte_mbuf *hog[4095];
+	unsigned int avail = rte_mempool_avail_count(pool), keep = 2;
+
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(pool, hog, avail - keep), 0);
+	udp_reply_begin(&reply, pool);
+	CU_ASSERT_EQUAL(udp_reply_write(&reply, big, 3 * UDP_REPLY_PAYLOAD_MAX), -ENOBUFS);
+	CU_ASSERT_EQUAL(udp_reply_finish(&reply, &ifc, &req, 1, 0), -ENOBUFS);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(pool), keep);
+	rte_pktmbuf_free_bulk(hog, avail - keep);
+}
+
+static void test_offload_flags(void)
+{
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+
+	udp_reply_begin(&reply, pool);
+	udp_reply_write(&reply, "END\r\n", 5);
+	CU_ASSERT_EQUAL_FATAL(udp_reply_finish(&reply, &ifc, &req, 3, 1), 1);
+	m = reply.dgrams[0];
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	CU_ASSERT((m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) != 0);
+	CU_ASSERT((m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM) != 0);
+	CU_ASSERT_EQUAL(m->l2_len, sizeof(struct rte_ether_hdr));
+	CU_ASSERT_EQUAL(m->l3_len, sizeof(struct rte_ipv4_hdr));
+	CU_ASSERT_EQUAL(ip->hdr_checksum, 0); /* left to the NIC */
+	udp_reply_abort(&reply);
+}
+
+static const struct cunit_test tests[] = {
+	{"small reply in one datagram", test_small_reply},
+	{"split at datagram boundaries", test_split_exact},
+	{"1 MB value split with sequence numbers", test_split_one_megabyte},
+	{"too many datagrams", test_too_many_datagrams},
+	{"mbuf pool exhausted", test_pool_exhausted},
+	{"checksum offload flags", test_offload_flags},
+	{NULL, NULL},
+};
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (cunit_tap_add_suite("udp_reply", setup, teardown, tests) < 0)
+		return 1;
+	return cunit_tap_run();
+}
