@@ -101,8 +101,8 @@ static int find_separator(int argc, char **argv)
 static int run(const struct dp_options *opts, struct port_info *port, struct rte_mempool *pool,
 	       char *err, size_t errlen)
 {
-	struct stats_source stats = {.opts = opts, .port = port, .pool = pool,
-				     .started = time(NULL)};
+	/* Static: the telemetry thread reads it until the EAL is cleaned up. */
+	static struct stats_source stats;
 	struct admin_commands cmds = {admin_stats, admin_shutdown, &stats};
 	struct net_iface iface = {.mac = port->mac, .ip = opts->ip.addr,
 				  .netmask = opts->ip.netmask};
@@ -123,6 +123,10 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		udp.allow.net[i].mask = opts->udp_allow.e[i].netmask;
 		udp.allow.n = i + 1;
 	}
+	stats = (struct stats_source){.opts = opts, .port = port, .pool = pool,
+				      .started = time(NULL)};
+	if (stats_telemetry_register(&stats) < 0)
+		fprintf(stderr, "dpcached: telemetry: /dpcache/stats not registered\n");
 	rc = admin_setup(&admin, opts->admin_socket, &cmds, err, errlen);
 	if (rc < 0)
 		return rc;

@@ -1,10 +1,14 @@
 #include "stats.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_telemetry.h>
 #include <rte_version.h>
 
 #include "worker.h"
@@ -84,4 +88,47 @@ void stats_write(FILE *out, const struct stats_source *src)
 		snprintf(prefix, sizeof(prefix), "worker%u_", lcore);
 		stats_net(out, prefix, &workers[lcore].net);
 	}
+}
+
+static const struct stats_source *telemetry_source;
+
+/*
+ * Telemetry wants a dictionary; rather than a second list of names, parse
+ * the `stats` text: numeric values become u64 entries, the rest strings.
+ */
+static int stats_telemetry(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)cmd;
+	(void)params;
+	out = open_memstream(&buf, &len);
+	if (out == NULL)
+		return -ENOMEM;
+	stats_write(out, telemetry_source);
+	fclose(out);
+	rte_tel_data_start_dict(d);
+	for (line = strtok_r(buf, "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n", &save)) {
+		char name[64], value[128], *end;
+		unsigned long long v;
+
+		if (sscanf(line, "STAT %63s %127s", name, value) != 2)
+			continue;
+		v = strtoull(value, &end, 10);
+		if (*end == '\0' && value[0] != '-')
+			rte_tel_data_add_dict_u64(d, name, v);
+		else
+			rte_tel_data_add_dict_string(d, name, value);
+	}
+	free(buf);
+	return 0;
+}
+
+int stats_telemetry_register(const struct stats_source *src)
+{
+	telemetry_source = src;
+	return rte_telemetry_register_cmd("/dpcache/stats", stats_telemetry,
+					  "dpcached's counters, as the admin socket's stats");
 }

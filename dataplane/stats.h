@@ -20,4 +20,10 @@ struct stats_source {
 /* Write memcached-style `STAT name value\r\n` lines (no END). */
 void stats_write(FILE *out, const struct stats_source *src);
 
+/*
+ * Register /dpcache/stats with DPDK telemetry (dpdk-telemetry.py): the same
+ * counters as `stats`, as one dictionary. `src` must outlive the EAL.
+ */
+int stats_telemetry_register(const struct stats_source *src);
+
 #endif

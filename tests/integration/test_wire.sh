@@ -79,6 +79,16 @@ done
 v=$(dp_ctl version)
 [ "$v" = "VERSION $("$DPCACHED" -- --version | awk '{print $2}')" ] &&
     t_ok "version answers VERSION x.y.z" || t_fail "version answers VERSION x.y.z" "$v"
+if command -v dpdk-telemetry.py >/dev/null; then
+    out=$(echo /dpcache/stats | dpdk-telemetry.py -f "$DP_ID" 2>&1)
+    if echo "$out" | grep -q "\"icmp_echo_replies\": 3" && echo "$out" | grep -q '"drop_bad_checksum": 2'; then
+        t_ok "dpdk-telemetry.py shows /dpcache/stats"
+    else
+        t_fail "dpdk-telemetry.py shows /dpcache/stats" "$out"
+    fi
+else
+    t_fail "dpdk-telemetry.py shows /dpcache/stats" "dpdk-telemetry.py missing (package dpdk-dev)"
+fi
 mode=$(stat -c %a "$DP_SOCK")
 [ "$mode" = 660 ] && t_ok "admin socket mode is 0660" || t_fail "admin socket mode is 0660" "$mode"
 
