@@ -33,6 +33,7 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	fprintf(out, "STAT mac %s\r\n", mac);
 	fprintf(out, "STAT port_driver %s\r\n", src->port->driver);
 	fprintf(out, "STAT rss %s\r\n", src->port->rss ? "on" : "off");
+	fprintf(out, "STAT tx_checksum %s\r\n", src->port->tx_cksum_offload ? "offload" : "software");
 	STAT_U64(out, "udp_port", src->opts->udp_port);
 }
 

@@ -22,65 +22,81 @@ int worker_stopping(void)
 	return __atomic_load_n(&stop_requested, __ATOMIC_RELAXED);
 }
 
-/* Run one received frame through the stack; true if it became a reply. */
-static int worker_handle(struct worker *w, struct rte_mbuf *m)
+/*
+ * Everything a worker sends goes through its TX queue: replies built in place
+ * and multi-datagram replies alike. The queue is flushed when full and after
+ * every RX burst; what the NIC refuses is freed and counted.
+ */
+static void worker_flush(struct worker *w)
 {
+	uint16_t sent, n = w->ntx;
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return;
+	sent = rte_eth_tx_burst(w->port_id, w->queue_id, w->tx, n);
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += rte_pktmbuf_pkt_len(w->tx[i]);
+	net_count(&w->net.tx_packets, sent);
+	net_count(&w->net.tx_bytes, bytes);
+	if (sent < n) {
+		net_count(&w->net.tx_dropped, n - sent);
+		rte_pktmbuf_free_bulk(&w->tx[sent], n - sent);
+	}
+	w->ntx = 0;
+}
+
+void worker_send(struct worker *w, struct rte_mbuf *m)
+{
+	if (w->ntx == WORKER_TX_MAX)
+		worker_flush(w);
+	w->tx[w->ntx++] = m;
+}
+
+/* Run one received frame through the stack; the mbuf is consumed. */
+static void worker_handle(struct worker *w, struct rte_mbuf *m)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	uint16_t len = rte_pktmbuf_data_len(m);
+	struct udp_dgram dgram;
 
 	if (m->nb_segs != 1) {
 		net_count(&w->net.rx_packets, 1);
 		net_count(&w->net.rx_bytes, rte_pktmbuf_pkt_len(m));
 		net_count(&w->net.drop_multi_segment, 1);
-		return 0;
+		rte_pktmbuf_free(m);
+		return;
 	}
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	struct udp_dgram dgram;
-
 	switch (net_input(&w->iface, &w->net, frame, &len)) {
 	case NET_REPLY:
-		break;
+		m->data_len = len;
+		m->pkt_len = len;
+		m->ol_flags = 0;
+		worker_send(w, m);
+		return;
 	case NET_UDP:
 		/* Valid and allowed; the memcache UDP service is not wired in yet. */
 		if (udp_input(&w->udp, &w->net, frame, len, &dgram) == NET_UDP)
 			net_count(&w->net.drop_no_service, 1);
-		return 0;
+		break;
 	case NET_TCP:
 		/* No TCP engine yet: nothing listens. */
 		net_count(&w->net.drop_no_service, 1);
-		return 0;
+		break;
 	case NET_DROP:
-		return 0;
+		break;
 	}
-	m->data_len = len;
-	m->pkt_len = len;
-	m->ol_flags = 0;
-	return 1;
-}
-
-static void worker_transmit(struct worker *w, struct rte_mbuf **tx, uint16_t n)
-{
-	uint16_t sent = rte_eth_tx_burst(w->port_id, w->queue_id, tx, n);
-	uint64_t bytes = 0;
-
-	for (uint16_t i = 0; i < sent; i++)
-		bytes += rte_pktmbuf_pkt_len(tx[i]);
-	net_count(&w->net.tx_packets, sent);
-	net_count(&w->net.tx_bytes, bytes);
-	if (sent < n) {
-		net_count(&w->net.tx_dropped, n - sent);
-		rte_pktmbuf_free_bulk(&tx[sent], n - sent);
-	}
+	rte_pktmbuf_free(m);
 }
 
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct rte_mbuf *rx[WORKER_BURST], *tx[WORKER_BURST];
+	struct rte_mbuf *rx[WORKER_BURST];
 	unsigned int idle = 0;
 
 	while (!worker_stopping()) {
 		uint16_t n = rte_eth_rx_burst(w->port_id, w->queue_id, rx, WORKER_BURST);
-		uint16_t ntx = 0;
 
 		if (n == 0) {
 			if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP)
@@ -91,13 +107,10 @@ int worker_main(void *arg)
 		for (uint16_t i = 0; i < n; i++) {
 			if (i + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
-			if (worker_handle(w, rx[i]))
-				tx[ntx++] = rx[i];
-			else
-				rte_pktmbuf_free(rx[i]);
+			worker_handle(w, rx[i]);
 		}
-		if (ntx > 0)
-			worker_transmit(w, tx, ntx);
+		worker_flush(w);
 	}
+	worker_flush(w);
 	return 0;
 }

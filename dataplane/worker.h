@@ -14,8 +14,12 @@
 #include "net/net.h"
 #include "net/udp.h"
 
+#define WORKER_TX_MAX 64
+
 struct worker {
 	struct net_counters net;
+	uint16_t ntx;
+	struct rte_mbuf *tx[WORKER_TX_MAX];
 	struct net_iface iface;
 	struct udp_config udp;
 	uint16_t port_id;
@@ -28,6 +32,9 @@ extern struct worker workers[RTE_MAX_LCORE];
 
 /* The lcore entry point; `arg` is the struct worker of that lcore. */
 int worker_main(void *arg);
+
+/* Queue one frame for sending on the worker's TX queue (flushed per burst). */
+void worker_send(struct worker *w, struct rte_mbuf *m);
 
 /* Ask every worker to return from worker_main (signal-safe). */
 void worker_stop_all(void);

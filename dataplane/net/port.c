@@ -8,6 +8,8 @@
 
 #define PORT_RX_DESC 1024
 #define PORT_TX_DESC 1024
+#define PORT_TX_CKSUM                                                                              \
+	(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
 
 int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 	       const struct rte_ether_addr *mac, struct port_info *info, char *err, size_t errlen)
@@ -43,6 +45,11 @@ int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 	}
 	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	/* Checksums: all three offloaded, or all computed in software. */
+	if ((dev.tx_offload_capa & PORT_TX_CKSUM) == PORT_TX_CKSUM) {
+		conf.txmode.offloads |= PORT_TX_CKSUM;
+		info->tx_cksum_offload = 1;
+	}
 
 	rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
 	if (rc < 0)

@@ -12,6 +12,7 @@ struct port_info {
 	uint16_t port_id;
 	uint16_t nb_queues;
 	int rss;		/* RSS spreads flows over the queues */
+	int tx_cksum_offload;	/* the NIC fills IPv4, UDP and TCP checksums */
 	struct rte_ether_addr mac;
 	char driver[32];
 };
