@@ -1,0 +1,69 @@
+/*
+ * memcached's UDP frame: an 8-byte header (request id, sequence number,
+ * datagram count, reserved; all big-endian) before each datagram's payload.
+ * A request must fit one datagram; a reply is cut into datagrams of at most
+ * PROTO_UDP_PAYLOAD_MAX payload bytes, numbered 0..count-1. Pure functions:
+ * no sockets, no mbufs.
+ */
+#ifndef DPCACHE_PROTO_UDP_H
+#define DPCACHE_PROTO_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define PROTO_UDP_HDR_LEN 8
+/** Payload bytes per reply datagram after the frame header (memcached: 1400). */
+#define PROTO_UDP_PAYLOAD_MAX 1400
+
+struct proto_udp_hdr {
+	uint16_t req_id;
+	uint16_t seq;
+	uint16_t count;
+	uint16_t reserved;
+};
+
+/**
+ * Read a request datagram's header. Returns 0 and the payload span, -EINVAL
+ * if shorter than the header, -EMSGSIZE for a multi-datagram request
+ * (seq != 0 or count != 1: memcached drops those).
+ */
+int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr,
+		    const char **payload, size_t *payload_len);
+
+/** Write a header in wire order. */
+void proto_udp_write_hdr(void *dst, const struct proto_udp_hdr *hdr);
+
+/** Cuts a reply (an iovec list, e.g. proto_out's) into datagrams. */
+struct proto_udp_splitter {
+	const struct iovec *iov;
+	unsigned iov_cnt;
+	unsigned idx;     /* current iovec */
+	size_t off;       /* offset in it */
+	size_t left;      /* reply bytes not yet handed out */
+	size_t max;       /* payload bytes per datagram */
+	uint16_t req_id;
+	uint16_t seq;
+	uint16_t count;
+};
+
+/**
+ * Start splitting `total` bytes of reply. `max_payload` 0 means
+ * PROTO_UDP_PAYLOAD_MAX. Returns the datagram count (an empty reply still
+ * makes one datagram: memcached sends nothing then, so callers skip
+ * total == 0), or -EMSGSIZE if it would need more than 65535 datagrams.
+ */
+int proto_udp_split_init(struct proto_udp_splitter *s, uint16_t req_id, const struct iovec *iov,
+			 unsigned iov_cnt, size_t total, size_t max_payload);
+
+/**
+ * The next datagram: its header in `hdr` (8 bytes, wire order) and its
+ * payload as up to `out_max` spans in `out` (*out_cnt set). Returns the
+ * payload length, 0 when done, or -ENOSPC if `out_max` spans were too few
+ * (retry with more; nothing was consumed).
+ */
+long proto_udp_split_next(struct proto_udp_splitter *s, uint8_t hdr[PROTO_UDP_HDR_LEN],
+			  struct iovec *out, unsigned out_max, unsigned *out_cnt);
+
+#endif
