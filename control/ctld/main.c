@@ -61,23 +61,6 @@ static const struct opt_def opt_table[] = {
 
 static volatile sig_atomic_t stop_signal;
 
-void ctld_log(const char *fmt, ...)
-{
-	struct timeval tv;
-	struct tm tm;
-	char when[32];
-	va_list ap;
-
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ dpcache-ctld: ", when, (long)tv.tv_usec / 1000);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void defaults(struct ctld_options *o)
 {
 	static char id[HOST_NAME_MAX + 16];
@@ -172,76 +155,6 @@ static int parse_options(int argc, char **argv, struct ctld_options *opt)
 		fprintf(stderr, "dpcache-ctld: --probe-timeout must be at most 10 intervals\n");
 		return -1;
 	}
-	return 0;
-}
-
-int ctld_commit(struct ctld *d, ctld_mutation fn, void *arg, char *err, size_t errlen)
-{
-	struct cfg next;
-	char *doc;
-	int rc;
-
-	if (!d->leader) {
-		snprintf(err, errlen, "not the leader");
-		return -EPERM;
-	}
-	if (cfg_copy(&next, &d->cfg) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = fn(&next, arg, err, errlen);
-	if (rc == 0)
-		rc = cfg_build(&next);
-	if (rc < 0) {
-		cfg_free(&next);
-		return rc;
-	}
-	next.version = d->cfg.version + 1;
-	doc = cfg_to_json(&next);
-	if (doc == NULL) {
-		cfg_free(&next);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = d->store.ops->save(&d->store, doc, err, errlen);
-	if (rc < 0) {
-		d->n.store_errors++;
-		ctld_log("store: save of version %" PRIu64 " failed: %s", next.version, err);
-		cfg_free(&next);
-		free(doc);
-		return rc;
-	}
-	cfg_free(&d->cfg);
-	d->cfg = next;
-	free(d->doc);
-	d->doc = doc;
-	ctld_publish(d);
-	return 0;
-}
-
-int ctld_adopt(struct ctld *d, const char *text, char *err, size_t errlen)
-{
-	struct cfg next;
-	char *doc;
-	int rc = cfg_from_json(&next, text, err, errlen);
-
-	if (rc < 0)
-		return rc;
-	if (d->doc != NULL && next.version <= d->cfg.version) {
-		cfg_free(&next); /* never go backwards */
-		return 0;
-	}
-	doc = cfg_to_json(&next);
-	if (doc == NULL) {
-		cfg_free(&next);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	cfg_free(&d->cfg);
-	d->cfg = next;
-	free(d->doc);
-	d->doc = doc;
-	ctld_publish(d);
 	return 0;
 }
 

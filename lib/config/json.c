@@ -3,7 +3,7 @@
  * document through the model's mutations, so every invariant holds for a
  * loaded config or the load fails as a whole.
  */
-#include "dpcache/config.h"
+#include "config_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -135,7 +135,7 @@ static int load_pool(struct cfg *c, json_t *jp, char *err, size_t errlen)
 				 name);
 			return -EINVAL;
 		}
-		rc = cfg_server_add(c, addr, name, (unsigned)weight, str_or(js, "admin", NULL),
+		rc = cfg_server_add_unbuilt(c, addr, name, (unsigned)weight, str_or(js, "admin", NULL),
 				    err, errlen);
 		if (rc < 0)
 			return rc;

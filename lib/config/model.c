@@ -9,7 +9,7 @@
  * pools a client of a cluster can see (its own and its region's regional
  * pools), so a key's pool is never ambiguous.
  */
-#include "dpcache/config.h"
+#include "config_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -412,6 +412,18 @@ int cfg_pool_remove(struct cfg *c, const char *name, char *err, size_t errlen)
 int cfg_server_add(struct cfg *c, const char *addr, const char *pool, unsigned weight,
 		   const char *admin, char *err, size_t errlen)
 {
+	int rc = cfg_server_add_unbuilt(c, addr, pool, weight, admin, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	return cfg_build_pool(c, cfg_pool_find(c, pool)) < 0
+		       ? fail(err, errlen, -ENOMEM, "out of memory")
+		       : 0;
+}
+
+int cfg_server_add_unbuilt(struct cfg *c, const char *addr, const char *pool, unsigned weight,
+			   const char *admin, char *err, size_t errlen)
+{
 	struct cfg_server *s, *old;
 	int rc = check_addr(addr, err, errlen);
 
@@ -444,7 +456,7 @@ int cfg_server_add(struct cfg *c, const char *addr, const char *pool, unsigned w
 	if (admin != NULL)
 		strcpy(s->admin, admin);
 	c->n_servers++;
-	return cfg_build(c) < 0 ? fail(err, errlen, -ENOMEM, "out of memory") : 0;
+	return 0;
 }
 
 int cfg_server_remove(struct cfg *c, const char *addr, char *err, size_t errlen)
@@ -453,6 +465,7 @@ int cfg_server_remove(struct cfg *c, const char *addr, char *err, size_t errlen)
 
 	if (s == NULL)
 		return fail(err, errlen, -ENOENT, "no server %s", addr);
+	/* Indices shift: every ring past the removed server is rebuilt. */
 	REMOVE_AT(c->servers, c->n_servers, (size_t)(s - c->servers));
 	return cfg_build(c) < 0 ? fail(err, errlen, -ENOMEM, "out of memory") : 0;
 }

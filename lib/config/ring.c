@@ -18,7 +18,7 @@
  * clients need no extra library. The ring's points depend only on addresses
  * and weights, never on the order servers were added.
  */
-#include "dpcache/config.h"
+#include "config_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +45,7 @@ static int point_cmp(const void *a, const void *b)
 	return strcmp(sort_cfg->servers[x->server].addr, sort_cfg->servers[y->server].addr);
 }
 
-static int build_ring(struct cfg *c, struct cfg_pool *p)
+int cfg_build_pool(struct cfg *c, struct cfg_pool *p)
 {
 	size_t n = 0, k = 0;
 	struct cfg_point *pts;
@@ -85,7 +85,7 @@ static int build_ring(struct cfg *c, struct cfg_pool *p)
 int cfg_build(struct cfg *c)
 {
 	for (size_t i = 0; i < c->n_pools; i++)
-		if (build_ring(c, &c->pools[i]) < 0)
+		if (cfg_build_pool(c, &c->pools[i]) < 0)
 			return -ENOMEM;
 	return 0;
 }

@@ -1,0 +1,302 @@
+/*
+ * dpcache-ctld's state: the state file survives kill -9 at any point, config
+ * versions only grow (commit, failed commit, adopt), and the health state
+ * machine (K failures → TKO, backoff, M successes → back).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cunit_tap.h"
+#include "ctld.h"
+
+static char dir[64];
+static char err[256];
+
+static int setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/dpcache-ut.XXXXXX");
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A config of @p servers servers. */
+static void make_cfg(struct cfg *c, unsigned servers)
+{
+	char addr[32];
+
+	memset(c, 0, sizeof(*c));
+	cfg_region_add(c, "r1", err, sizeof(err));
+	cfg_cluster_add(c, "c1", "r1", err, sizeof(err));
+	{
+		struct cfg_pool p = {.kind = CFG_POOL_WILDCARD};
+
+		strcpy(p.name, "main");
+		strcpy(p.cluster, "c1");
+		cfg_pool_add(c, &p, err, sizeof(err));
+	}
+	for (unsigned i = 0; i < servers; i++) {
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u:11211", i >> 16, (i >> 8) & 255, i & 255);
+		cfg_server_add(c, addr, "main", 1, NULL, err, sizeof(err));
+	}
+}
+
+/* The document of a config of @p servers servers at @p version. */
+static char *doc_of(unsigned version, unsigned servers)
+{
+	struct cfg c;
+	char *doc;
+
+	make_cfg(&c, servers);
+	c.version = version;
+	doc = cfg_to_json(&c);
+	cfg_free(&c);
+	return doc;
+}
+
+/* Load the state file and return its version (-1: unreadable or invalid). */
+static long load_version(const char *path)
+{
+	struct cfg c;
+	char *doc;
+	long v;
+
+	if (state_file_read(path, &doc, err, sizeof(err)) < 0 || doc == NULL)
+		return -1;
+	if (cfg_from_json(&c, doc, err, sizeof(err)) < 0) {
+		free(doc);
+		return -1;
+	}
+	v = (long)c.version;
+	cfg_free(&c);
+	free(doc);
+	return v;
+}
+
+/*
+ * A child rewrites the state file as fast as it can (documents of varying
+ * size, growing versions); the parent kills it with SIGKILL at a random
+ * moment, then the file must load and its version must not have gone back.
+ */
+static void test_state_file_kill9(void)
+{
+	static struct cfg sizes[4];
+	const unsigned n_servers[4] = {1, 40, 120, 250};
+	char path[128];
+	long last = 0;
+	unsigned loaded = 0, rounds = 60;
+
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	srand((unsigned)time(NULL));
+	for (int i = 0; i < 4; i++)
+		make_cfg(&sizes[i], n_servers[i]);
+	{
+		char *doc = doc_of(1, 1);
+
+		CU_ASSERT_EQUAL_FATAL(state_file_write(path, doc, err, sizeof(err)), 0);
+		free(doc);
+	}
+	for (unsigned round = 0; round < rounds; round++) {
+		pid_t pid = fork();
+		long v;
+
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			for (unsigned i = 1;; i++) {
+				struct cfg *c = &sizes[i % 4];
+				char *doc;
+
+				c->version = (uint64_t)last + i;
+				doc = cfg_to_json(c);
+
+				if (state_file_write(path, doc, err, sizeof(err)) < 0)
+					_exit(1);
+				free(doc);
+			}
+		}
+		usleep((useconds_t)(2000 + rand() % 40000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		v = load_version(path);
+		CU_ASSERT(v >= last);
+		if (v < last) {
+			printf("# round %u: state file version %ld after %ld (%s)\n", round, v, last,
+			       err);
+			break;
+		}
+		loaded += v > last;
+		last = v;
+	}
+	printf("# state file: %u kill -9 rounds, every load good, %u rounds saw new versions, "
+	       "last version %ld\n",
+	       rounds, loaded, last);
+	CU_ASSERT(loaded > rounds / 4); /* the child did get to write */
+	for (int i = 0; i < 4; i++)
+		cfg_free(&sizes[i]);
+}
+
+static void test_state_file_missing_and_garbage(void)
+{
+	char path[128], *doc = (char *)1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/none.json", dir);
+	CU_ASSERT_EQUAL(state_file_read(path, &doc, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NULL(doc);
+	/* A leftover temporary file of a killed writer changes nothing. */
+	snprintf(path, sizeof(path), "%s/state2.json", dir);
+	doc = doc_of(5, 2);
+	CU_ASSERT_EQUAL(state_file_write(path, doc, err, sizeof(err)), 0);
+	free(doc);
+	snprintf(path, sizeof(path), "%s/state2.json.tmp", dir);
+	f = fopen(path, "w");
+	fputs("{\"format\":1,\"vers", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/state2.json", dir);
+	CU_ASSERT_EQUAL(load_version(path), 5);
+	doc = doc_of(6, 2);
+	CU_ASSERT_EQUAL(state_file_write(path, doc, err, sizeof(err)), 0);
+	free(doc);
+	CU_ASSERT_EQUAL(load_version(path), 6);
+}
+
+static int add_region(struct cfg *c, void *arg, char *e, size_t elen)
+{
+	return cfg_region_add(c, arg, e, elen);
+}
+
+static void test_config_versions(void)
+{
+	static struct ctld d;
+	char state[128], out[128], name[16], *doc, *published;
+	long v;
+
+	snprintf(state, sizeof(state), "%s/ctld-state.json", dir);
+	snprintf(out, sizeof(out), "%s/config.json", dir);
+	memset(&d, 0, sizeof(d));
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+		d.clients[i].fd = -1;
+	d.opt.config_out = out;
+	d.opt.id = "test";
+	CU_ASSERT_EQUAL_FATAL(store_file_open(&d.store, state, err, sizeof(err)), 0);
+	/* A second ctld on the same state file is refused. */
+	{
+		struct store other;
+
+		CU_ASSERT_EQUAL(store_file_open(&other, state, err, sizeof(err)), -EBUSY);
+	}
+	d.doc = cfg_to_json(&d.cfg);
+	d.leader = 1;
+	for (int i = 1; i <= 5; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		CU_ASSERT_EQUAL(ctld_commit(&d, add_region, name, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(d.cfg.version, (uint64_t)i);
+	}
+	/* A refused change publishes nothing. */
+	CU_ASSERT_EQUAL(ctld_commit(&d, add_region, "r1", err, sizeof(err)), -EEXIST);
+	CU_ASSERT_EQUAL(d.cfg.version, 5);
+	CU_ASSERT_EQUAL(d.n.versions_published, 5);
+	CU_ASSERT_EQUAL(load_version(state), 5);
+	CU_ASSERT_EQUAL(state_file_read(out, &published, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(published);
+	published[strcspn(published, "\n")] = '\0';
+	CU_ASSERT_STRING_EQUAL(published, d.doc);
+	free(published);
+	/* Older or equal versions from the store are ignored; newer ones adopted. */
+	doc = doc_of(3, 4);
+	CU_ASSERT_EQUAL(ctld_adopt(&d, doc, err, sizeof(err)), 0);
+	free(doc);
+	CU_ASSERT_EQUAL(d.cfg.version, 5);
+	CU_ASSERT_EQUAL(d.cfg.n_regions, 5);
+	doc = doc_of(9, 4);
+	CU_ASSERT_EQUAL(ctld_adopt(&d, doc, err, sizeof(err)), 0);
+	free(doc);
+	CU_ASSERT_EQUAL(d.cfg.version, 9);
+	CU_ASSERT_EQUAL(d.cfg.n_servers, 4);
+	CU_ASSERT_EQUAL(ctld_commit(&d, add_region, "r9", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(d.cfg.version, 10);
+	/* A follower changes nothing. */
+	d.leader = 0;
+	CU_ASSERT_EQUAL(ctld_commit(&d, add_region, "r10", err, sizeof(err)), -EPERM);
+	CU_ASSERT_EQUAL(d.cfg.version, 10);
+	v = load_version(state);
+	CU_ASSERT_EQUAL(v, 10);
+	/* A garbage document is refused and changes nothing. */
+	CU_ASSERT_TRUE(ctld_adopt(&d, "{\"format\":1}", err, sizeof(err)) < 0);
+	CU_ASSERT_EQUAL(d.cfg.version, 10);
+	d.store.ops->close(&d.store);
+	cfg_free(&d.cfg);
+	free(d.doc);
+}
+
+static void test_health_machine(void)
+{
+	const struct health_params par = {.interval_ms = 100,
+					  .timeout_ms = 50,
+					  .tko_after = 3,
+					  .recover_after = 2,
+					  .backoff_max_ms = 500};
+	struct probe p;
+	uint64_t t = 1000;
+
+	memset(&p, 0, sizeof(p));
+	p.backoff_ms = par.interval_ms;
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 1, t), HEALTH_SAME); /* resets the count */
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(p.next_ms, t + 100);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_WENT_TKO);
+	CU_ASSERT_TRUE(p.tko);
+	CU_ASSERT_EQUAL(p.n.tko_events, 1);
+	/* While TKO the interval doubles up to the cap. */
+	CU_ASSERT_EQUAL(p.next_ms, t + 200);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(p.next_ms, t + 400);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(p.next_ms, t + 500);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(p.next_ms, t + 500);
+	CU_ASSERT_EQUAL(p.n.tko_events, 1); /* one event per outage */
+	/* M good probes in a row bring it back; a failure in between starts over. */
+	CU_ASSERT_EQUAL(health_record(&p, &par, 1, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(p.next_ms, t + 100); /* confirm quickly */
+	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
+	CU_ASSERT_TRUE(p.tko);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 1, t), HEALTH_SAME);
+	CU_ASSERT_EQUAL(health_record(&p, &par, 1, t), HEALTH_RECOVERED);
+	CU_ASSERT_FALSE(p.tko);
+	CU_ASSERT_EQUAL(p.n.recoveries, 1);
+	CU_ASSERT_EQUAL(p.n.probes_ok, 4);
+	CU_ASSERT_EQUAL(p.n.probes_failed, 8);
+}
+
+static const struct cunit_test tests[] = {
+	{"state file survives kill -9 in a write loop", test_state_file_kill9},
+	{"state file: missing, stale temporary", test_state_file_missing_and_garbage},
+	{"config versions only grow", test_config_versions},
+	{"health: K failures, backoff, M recoveries", test_health_machine},
+	{NULL, NULL},
+};
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (cunit_tap_add_suite("control", setup, teardown, tests) < 0)
+		return 1;
+	return cunit_tap_run();
+}
