@@ -70,58 +70,58 @@ enum proto_cmd {
 /** Bit of a command in proto_config.udp_allow. */
 #define PROTO_CMD_BIT(c) (UINT64_C(1) << (c))
 /** memcached-over-UDP as dpcache allows it by default: reads only. */
-#define PROTO_UDP_ALLOW_DEFAULT                                                                    \
-	(PROTO_CMD_BIT(PROTO_CMD_GET) | PROTO_CMD_BIT(PROTO_CMD_GETS) |                            \
+#define PROTO_UDP_ALLOW_DEFAULT                                         \
+	(PROTO_CMD_BIT(PROTO_CMD_GET) | PROTO_CMD_BIT(PROTO_CMD_GETS) | \
 	 PROTO_CMD_BIT(PROTO_CMD_MG) | PROTO_CMD_BIT(PROTO_CMD_MN))
 
 /** Why a request failed; each has one reply string (proto_error_string). */
 enum proto_error {
 	PROTO_ERR_NONE = 0,
-	PROTO_ERR_UNKNOWN_COMMAND,      /* ERROR */
-	PROTO_ERR_BAD_FORMAT,           /* CLIENT_ERROR bad command line format */
-	PROTO_ERR_BAD_DATA_CHUNK,       /* CLIENT_ERROR bad data chunk */
-	PROTO_ERR_TOO_LARGE,            /* SERVER_ERROR object too large for cache */
-	PROTO_ERR_OUT_OF_MEMORY,        /* SERVER_ERROR out of memory storing object */
-	PROTO_ERR_BAD_EXPTIME,          /* CLIENT_ERROR invalid exptime argument */
-	PROTO_ERR_BAD_DELTA,            /* CLIENT_ERROR invalid numeric delta argument */
-	PROTO_ERR_DELETE_USAGE,         /* CLIENT_ERROR bad command line format.  Usage: ... */
-	PROTO_ERR_NON_NUMERIC,          /* CLIENT_ERROR cannot increment or decrement non-numeric value */
-	PROTO_ERR_META_DUP_FLAG,        /* CLIENT_ERROR duplicate flag */
-	PROTO_ERR_META_INVALID_FLAG,    /* CLIENT_ERROR invalid flag */
-	PROTO_ERR_META_INVALID_OR_DUP,  /* CLIENT_ERROR invalid or duplicate flag (md, ma) */
-	PROTO_ERR_META_BAD_TOKEN,       /* CLIENT_ERROR bad token in command line format */
-	PROTO_ERR_META_KEY_DECODE,      /* CLIENT_ERROR error decoding key */
-	PROTO_ERR_META_TOO_MANY_FLAGS,  /* CLIENT_ERROR options flags are too long (mg) */
+	PROTO_ERR_UNKNOWN_COMMAND, /* ERROR */
+	PROTO_ERR_BAD_FORMAT,	   /* CLIENT_ERROR bad command line format */
+	PROTO_ERR_BAD_DATA_CHUNK,  /* CLIENT_ERROR bad data chunk */
+	PROTO_ERR_TOO_LARGE,	   /* SERVER_ERROR object too large for cache */
+	PROTO_ERR_OUT_OF_MEMORY,   /* SERVER_ERROR out of memory storing object */
+	PROTO_ERR_BAD_EXPTIME,	   /* CLIENT_ERROR invalid exptime argument */
+	PROTO_ERR_BAD_DELTA,	   /* CLIENT_ERROR invalid numeric delta argument */
+	PROTO_ERR_DELETE_USAGE,	   /* CLIENT_ERROR bad command line format.  Usage: ... */
+	PROTO_ERR_NON_NUMERIC,	 /* CLIENT_ERROR cannot increment or decrement non-numeric value */
+	PROTO_ERR_META_DUP_FLAG, /* CLIENT_ERROR duplicate flag */
+	PROTO_ERR_META_INVALID_FLAG,	/* CLIENT_ERROR invalid flag */
+	PROTO_ERR_META_INVALID_OR_DUP,	/* CLIENT_ERROR invalid or duplicate flag (md, ma) */
+	PROTO_ERR_META_BAD_TOKEN,	/* CLIENT_ERROR bad token in command line format */
+	PROTO_ERR_META_KEY_DECODE,	/* CLIENT_ERROR error decoding key */
+	PROTO_ERR_META_TOO_MANY_FLAGS,	/* CLIENT_ERROR options flags are too long (mg) */
 	PROTO_ERR_META_TOO_MANY_FLAGS2, /* CLIENT_ERROR options flags too long (ms, md, ma) */
 	PROTO_ERR_META_OPAQUE_TOO_LONG, /* CLIENT_ERROR opaque token too long */
-	PROTO_ERR_META_BAD_M_LENGTH,    /* CLIENT_ERROR incorrect length for M token */
-	PROTO_ERR_META_BAD_MS_MODE,     /* CLIENT_ERROR invalid mode for ms M token */
-	PROTO_ERR_META_BAD_MA_MODE,     /* CLIENT_ERROR invalid mode for ma M token */
-	PROTO_ERR_META_BAD_INITIAL,     /* CLIENT_ERROR invalid numeric initial value */
-	PROTO_ERR_META_BAD_DELTA,       /* CLIENT_ERROR invalid numeric delta value */
-	PROTO_ERR_UDP_DENIED,           /* CLIENT_ERROR command not allowed over UDP (dpcache) */
+	PROTO_ERR_META_BAD_M_LENGTH,	/* CLIENT_ERROR incorrect length for M token */
+	PROTO_ERR_META_BAD_MS_MODE,	/* CLIENT_ERROR invalid mode for ms M token */
+	PROTO_ERR_META_BAD_MA_MODE,	/* CLIENT_ERROR invalid mode for ma M token */
+	PROTO_ERR_META_BAD_INITIAL,	/* CLIENT_ERROR invalid numeric initial value */
+	PROTO_ERR_META_BAD_DELTA,	/* CLIENT_ERROR invalid numeric delta value */
+	PROTO_ERR_UDP_DENIED,		/* CLIENT_ERROR command not allowed over UDP (dpcache) */
 	PROTO_ERR__COUNT
 };
 
 /** Meta flags carried by a meta request (mg, ms, md, ma, me). */
 struct proto_meta {
-	uint64_t seen;                      /* PROTO_META_HAS(m, 'v') tests a flag */
-	char order[PROTO_META_FLAGS_MAX];   /* flag letters in request order (replies follow it) */
+	uint64_t seen;			  /* PROTO_META_HAS(m, 'v') tests a flag */
+	char order[PROTO_META_FLAGS_MAX]; /* flag letters in request order (replies follow it) */
 	uint8_t norder;
-	uint8_t opaque_len;                 /* O token, with its 'O' */
+	uint8_t opaque_len; /* O token, with its 'O' */
 	char opaque[PROTO_OPAQUE_MAX];
-	char mode;                          /* M token's character, 0 if none */
-	bool key_binary;                    /* b: key was base64 and has been decoded */
-	int32_t ttl;                        /* T */
-	int32_t vivify_ttl;                 /* N */
-	int32_t recache_ttl;                /* R */
-	uint32_t client_flags;              /* F */
-	uint64_t cas;                       /* C */
-	uint64_t delta;                     /* D (ma; 1 if absent) */
-	uint64_t initial;                   /* J (ma) */
+	char mode;	       /* M token's character, 0 if none */
+	bool key_binary;       /* b: key was base64 and has been decoded */
+	int32_t ttl;	       /* T */
+	int32_t vivify_ttl;    /* N */
+	int32_t recache_ttl;   /* R */
+	uint32_t client_flags; /* F */
+	uint64_t cas;	       /* C */
+	uint64_t delta;	       /* D (ma; 1 if absent) */
+	uint64_t initial;      /* J (ma) */
 };
 
-#define PROTO_META_BIT(c) (UINT64_C(1) << (((unsigned)(c) - 'A') & 63))
+#define PROTO_META_BIT(c)    (UINT64_C(1) << (((unsigned)(c) - 'A') & 63))
 #define PROTO_META_HAS(m, c) (((m)->seen & PROTO_META_BIT(c)) != 0)
 
 /**
@@ -131,39 +131,39 @@ struct proto_meta {
  */
 struct proto_request {
 	enum proto_cmd cmd;
-	enum proto_error error;   /* set on PROTO_EV_ERROR */
-	bool noreply;             /* text: noreply; meta: q. For errors: suppress the error line. */
-	struct proto_span key;    /* the key (meta b: decoded); for get*: the first key */
-	struct proto_span keys;   /* get/gets/gat/gats: the key list; walk with proto_key_next */
+	enum proto_error error; /* set on PROTO_EV_ERROR */
+	bool noreply;		/* text: noreply; meta: q. For errors: suppress the error line. */
+	struct proto_span key;	/* the key (meta b: decoded); for get*: the first key */
+	struct proto_span keys; /* get/gets/gat/gats: the key list; walk with proto_key_next */
 	uint32_t nkeys;
-	uint32_t client_flags;    /* set/add/... */
-	int32_t exptime;          /* set..., touch, gat/gats, flush_all (0 if absent) */
-	uint64_t cas;             /* cas */
-	uint64_t delta;           /* incr/decr */
-	uint32_t verbosity;       /* verbosity */
-	bool has_delay;           /* flush_all: an exptime was given */
-	struct proto_span args;   /* stats/shutdown: the arguments after the command (may be empty) */
+	uint32_t client_flags;	/* set/add/... */
+	int32_t exptime;	/* set..., touch, gat/gats, flush_all (0 if absent) */
+	uint64_t cas;		/* cas */
+	uint64_t delta;		/* incr/decr */
+	uint32_t verbosity;	/* verbosity */
+	bool has_delay;		/* flush_all: an exptime was given */
+	struct proto_span args; /* stats/shutdown: the arguments after the command (may be empty) */
 	uint32_t nargs;
-	uint32_t value_len;       /* storage: total bytes of the data block */
-	struct proto_span value;  /* storage: the value bytes in this event's input */
-	bool value_partial;       /* more value bytes follow as PROTO_EV_VALUE events */
-	struct proto_meta meta;   /* mg/ms/md/ma/me */
+	uint32_t value_len;	 /* storage: total bytes of the data block */
+	struct proto_span value; /* storage: the value bytes in this event's input */
+	bool value_partial;	 /* more value bytes follow as PROTO_EV_VALUE events */
+	struct proto_meta meta;	 /* mg/ms/md/ma/me */
 };
 
 /** What proto_parse found. */
 enum proto_event {
 	PROTO_EV_NEED_MORE = 0, /* the input is used up; call again with more */
-	PROTO_EV_REQUEST,       /* a request; with a value: all of it, unless value_partial */
-	PROTO_EV_VALUE,         /* the next bytes of a partial value, in req->value */
-	PROTO_EV_VALUE_END,     /* the partial value ended with "\r\n": run the request */
-	PROTO_EV_ERROR,         /* reply proto_error_string(req->error) unless req->noreply */
-	PROTO_EV_CLOSE,         /* close the connection (memcached closes it too) */
+	PROTO_EV_REQUEST,	/* a request; with a value: all of it, unless value_partial */
+	PROTO_EV_VALUE,		/* the next bytes of a partial value, in req->value */
+	PROTO_EV_VALUE_END,	/* the partial value ended with "\r\n": run the request */
+	PROTO_EV_ERROR,		/* reply proto_error_string(req->error) unless req->noreply */
+	PROTO_EV_CLOSE,		/* close the connection (memcached closes it too) */
 };
 
 struct proto_config {
-	uint32_t item_size_max;   /* -I; 0 = PROTO_ITEM_SIZE_MAX_DEFAULT */
-	bool udp;                 /* requests come in UDP datagrams: apply udp_allow */
-	uint64_t udp_allow;       /* PROTO_CMD_BIT()s allowed over UDP (0 = default set) */
+	uint32_t item_size_max; /* -I; 0 = PROTO_ITEM_SIZE_MAX_DEFAULT */
+	bool udp;		/* requests come in UDP datagrams: apply udp_allow */
+	uint64_t udp_allow;	/* PROTO_CMD_BIT()s allowed over UDP (0 = default set) */
 };
 
 enum proto_parser_state {
@@ -178,14 +178,14 @@ enum proto_parser_state {
 struct proto_parser {
 	struct proto_config cfg;
 	enum proto_parser_state state;
-	char *line;            /* partial line being reassembled across inputs */
+	char *line; /* partial line being reassembled across inputs */
 	uint32_t line_cap;
 	uint32_t line_len;
 	uint32_t value_left;   /* PS_VALUE: value bytes still to hand out */
 	uint64_t swallow_left; /* PS_SWALLOW: bytes still to drop */
 	uint8_t crlf_have;     /* PS_VALUE_CRLF: terminator bytes seen */
 	bool crlf_bad;
-	bool value_noreply;    /* noreply for a bad data chunk */
+	bool value_noreply; /* noreply for a bad data chunk */
 	enum proto_cmd value_cmd;
 	char keybuf[PROTO_KEY_MAX + 4]; /* a base64-decoded key */
 };
@@ -207,8 +207,8 @@ void proto_parser_reset(struct proto_parser *p);
  * *consumed. Call again with the rest of the input until PROTO_EV_NEED_MORE;
  * then all of the input has been consumed (partial lines are kept inside).
  */
-enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len,
-			     size_t *consumed, struct proto_request *req);
+enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *consumed,
+			     struct proto_request *req);
 
 /**
  * The executor could not take the value announced by a partial
@@ -277,8 +277,7 @@ enum proto_reply {
 };
 
 /** One fixed line; nothing for a text request with noreply (pass req NULL to force). */
-int proto_compose_reply(struct proto_out *o, const struct proto_request *req,
-			enum proto_reply r);
+int proto_compose_reply(struct proto_out *o, const struct proto_request *req, enum proto_reply r);
 /** The error line of req->error, unless req->noreply. */
 int proto_compose_error(struct proto_out *o, const struct proto_request *req);
 /** An error line for `err`, always. */
@@ -307,19 +306,19 @@ enum proto_meta_code {
 
 /** What the executor learned, for the return flags of a meta reply. */
 struct proto_meta_item {
-	struct proto_span key;    /* k: the item's key (binary keys are base64-encoded) */
+	struct proto_span key; /* k: the item's key (binary keys are base64-encoded) */
 	bool key_binary;
-	const void *value;        /* VA: referenced */
+	const void *value; /* VA: referenced */
 	uint32_t value_len;
-	uint32_t client_flags;    /* f */
-	uint64_t cas;             /* c */
-	int64_t ttl;              /* t: remaining seconds, -1 for none, before T/N applied */
-	int64_t ttl_new;          /* t after a T (or N on a created item) earlier in the flags */
-	bool ttl_changed;         /* T was applied (or N created the item) */
-	uint32_t last_access;     /* l: seconds */
-	bool fetched;             /* h */
+	uint32_t client_flags;	   /* f */
+	uint64_t cas;		   /* c */
+	int64_t ttl;		   /* t: remaining seconds, -1 for none, before T/N applied */
+	int64_t ttl_new;	   /* t after a T (or N on a created item) earlier in the flags */
+	bool ttl_changed;	   /* T was applied (or N created the item) */
+	uint32_t last_access;	   /* l: seconds */
+	bool fetched;		   /* h */
 	bool win, stale, win_sent; /* W, X, Z */
-	bool created;              /* ma: N created the item (q does not hide that reply) */
+	bool created;		   /* ma: N created the item (q does not hide that reply) */
 };
 
 /**
@@ -333,7 +332,7 @@ int proto_compose_meta(struct proto_out *o, const struct proto_request *req,
 struct proto_me_info {
 	struct proto_span key;
 	bool key_binary;
-	int64_t exp;        /* -1: never */
+	int64_t exp; /* -1: never */
 	uint64_t la;
 	uint64_t cas;
 	bool fetched;

@@ -29,8 +29,8 @@ struct proto_udp_hdr {
  * if shorter than the header, -EMSGSIZE for a multi-datagram request
  * (seq != 0 or count != 1: memcached drops those).
  */
-int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr,
-		    const char **payload, size_t *payload_len);
+int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr, const char **payload,
+		    size_t *payload_len);
 
 /** Write a header in wire order. */
 void proto_udp_write_hdr(void *dst, const struct proto_udp_hdr *hdr);
@@ -39,10 +39,10 @@ void proto_udp_write_hdr(void *dst, const struct proto_udp_hdr *hdr);
 struct proto_udp_splitter {
 	const struct iovec *iov;
 	unsigned iov_cnt;
-	unsigned idx;     /* current iovec */
-	size_t off;       /* offset in it */
-	size_t left;      /* reply bytes not yet handed out */
-	size_t max;       /* payload bytes per datagram */
+	unsigned idx; /* current iovec */
+	size_t off;   /* offset in it */
+	size_t left;  /* reply bytes not yet handed out */
+	size_t max;   /* payload bytes per datagram */
 	uint16_t req_id;
 	uint16_t seq;
 	uint16_t count;

@@ -15,8 +15,7 @@
 #include "dpcache/proto.h"
 #include "proto_strings.h"
 
-void proto_out_init(struct proto_out *o, char *buf, size_t cap, struct iovec *iov,
-		    unsigned iov_cap)
+void proto_out_init(struct proto_out *o, char *buf, size_t cap, struct iovec *iov, unsigned iov_cap)
 {
 	o->buf = buf;
 	o->cap = cap;
@@ -125,21 +124,15 @@ int proto_compose_line(struct proto_out *o, const char *line)
 	return out_crlf(o);
 }
 
-int proto_compose_reply(struct proto_out *o, const struct proto_request *req,
-			enum proto_reply r)
+int proto_compose_reply(struct proto_out *o, const struct proto_request *req, enum proto_reply r)
 {
 	static const char *const s[PROTO_R__COUNT] = {
-		[PROTO_R_STORED] = PS_STORED,
-		[PROTO_R_NOT_STORED] = PS_NOT_STORED,
-		[PROTO_R_EXISTS] = PS_EXISTS,
-		[PROTO_R_NOT_FOUND] = PS_NOT_FOUND,
-		[PROTO_R_DELETED] = PS_DELETED,
-		[PROTO_R_TOUCHED] = PS_TOUCHED,
-		[PROTO_R_OK] = PS_OK,
-		[PROTO_R_RESET] = PS_RESET,
-		[PROTO_R_END] = PS_END,
-		[PROTO_R_MN] = PS_MN,
-		[PROTO_R_EN] = PS_EN,
+	    [PROTO_R_STORED] = PS_STORED,   [PROTO_R_NOT_STORED] = PS_NOT_STORED,
+	    [PROTO_R_EXISTS] = PS_EXISTS,   [PROTO_R_NOT_FOUND] = PS_NOT_FOUND,
+	    [PROTO_R_DELETED] = PS_DELETED, [PROTO_R_TOUCHED] = PS_TOUCHED,
+	    [PROTO_R_OK] = PS_OK,	    [PROTO_R_RESET] = PS_RESET,
+	    [PROTO_R_END] = PS_END,	    [PROTO_R_MN] = PS_MN,
+	    [PROTO_R_EN] = PS_EN,
 	};
 
 	if ((unsigned)r >= PROTO_R__COUNT)

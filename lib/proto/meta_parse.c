@@ -259,8 +259,8 @@ static void meta_debug(struct proto_parser *p, struct proto_tok *t, size_t ntok,
 		       struct proto_request *req, struct proto_line_result *lr)
 {
 	if (ntok >= 4 && t[2].len == 1 && t[2].p[0] == 'b') {
-		size_t n = proto_base64_decode(req->key.p, req->key.len, p->keybuf,
-					       sizeof(p->keybuf));
+		size_t n =
+		    proto_base64_decode(req->key.p, req->key.len, p->keybuf, sizeof(p->keybuf));
 
 		if (n == 0) {
 			fail(req, lr, PROTO_ERR_BAD_FORMAT);

@@ -369,8 +369,7 @@ static void text_verbosity(struct proto_tok *t, size_t ntok, struct proto_reques
 }
 
 /* stats, shutdown: the executor reads the arguments. */
-static void text_args(struct proto_tok *t, size_t ntok, const char *end,
-		      struct proto_request *req)
+static void text_args(struct proto_tok *t, size_t ntok, const char *end, struct proto_request *req)
 {
 	struct proto_span a;
 	uint32_t pos = 0;
@@ -396,33 +395,33 @@ static enum proto_cmd text_command(const struct proto_tok *c)
 		const char *name;
 		enum proto_cmd cmd;
 	} names[] = {
-		{"get", PROTO_CMD_GET},
-		{"gets", PROTO_CMD_GETS},
-		{"gat", PROTO_CMD_GAT},
-		{"gats", PROTO_CMD_GATS},
-		{"bget", PROTO_CMD_GET},
-		{"set", PROTO_CMD_SET},
-		{"add", PROTO_CMD_ADD},
-		{"replace", PROTO_CMD_REPLACE},
-		{"append", PROTO_CMD_APPEND},
-		{"prepend", PROTO_CMD_PREPEND},
-		{"cas", PROTO_CMD_CAS},
-		{"delete", PROTO_CMD_DELETE},
-		{"incr", PROTO_CMD_INCR},
-		{"decr", PROTO_CMD_DECR},
-		{"touch", PROTO_CMD_TOUCH},
-		{"flush_all", PROTO_CMD_FLUSH_ALL},
-		{"version", PROTO_CMD_VERSION},
-		{"verbosity", PROTO_CMD_VERBOSITY},
-		{"quit", PROTO_CMD_QUIT},
-		{"stats", PROTO_CMD_STATS},
-		{"shutdown", PROTO_CMD_SHUTDOWN},
-		{"mg", PROTO_CMD_MG},
-		{"ms", PROTO_CMD_MS},
-		{"md", PROTO_CMD_MD},
-		{"ma", PROTO_CMD_MA},
-		{"mn", PROTO_CMD_MN},
-		{"me", PROTO_CMD_ME},
+	    {"get", PROTO_CMD_GET},
+	    {"gets", PROTO_CMD_GETS},
+	    {"gat", PROTO_CMD_GAT},
+	    {"gats", PROTO_CMD_GATS},
+	    {"bget", PROTO_CMD_GET},
+	    {"set", PROTO_CMD_SET},
+	    {"add", PROTO_CMD_ADD},
+	    {"replace", PROTO_CMD_REPLACE},
+	    {"append", PROTO_CMD_APPEND},
+	    {"prepend", PROTO_CMD_PREPEND},
+	    {"cas", PROTO_CMD_CAS},
+	    {"delete", PROTO_CMD_DELETE},
+	    {"incr", PROTO_CMD_INCR},
+	    {"decr", PROTO_CMD_DECR},
+	    {"touch", PROTO_CMD_TOUCH},
+	    {"flush_all", PROTO_CMD_FLUSH_ALL},
+	    {"version", PROTO_CMD_VERSION},
+	    {"verbosity", PROTO_CMD_VERBOSITY},
+	    {"quit", PROTO_CMD_QUIT},
+	    {"stats", PROTO_CMD_STATS},
+	    {"shutdown", PROTO_CMD_SHUTDOWN},
+	    {"mg", PROTO_CMD_MG},
+	    {"ms", PROTO_CMD_MS},
+	    {"md", PROTO_CMD_MD},
+	    {"ma", PROTO_CMD_MA},
+	    {"mn", PROTO_CMD_MN},
+	    {"me", PROTO_CMD_ME},
 	};
 	size_t i;
 
@@ -552,9 +551,8 @@ static enum proto_event closed(struct proto_parser *p)
 }
 
 /* After a line: deliver its value (whole or the first part), or swallow. */
-static enum proto_event after_line(struct proto_parser *p, const char *buf, size_t len,
-				   size_t *pos, struct proto_request *req,
-				   const struct proto_line_result *lr)
+static enum proto_event after_line(struct proto_parser *p, const char *buf, size_t len, size_t *pos,
+				   struct proto_request *req, const struct proto_line_result *lr)
 {
 	size_t avail = len - *pos;
 	size_t need;
@@ -629,8 +627,8 @@ static const char *next_line(struct proto_parser *p, const char *buf, size_t len
 	return p->line;
 }
 
-static enum proto_event value_crlf(struct proto_parser *p, const char *buf, size_t len,
-				   size_t *pos, struct proto_request *req)
+static enum proto_event value_crlf(struct proto_parser *p, const char *buf, size_t len, size_t *pos,
+				   struct proto_request *req)
 {
 	while (*pos < len && p->crlf_have < 2) {
 		if (buf[*pos] != "\r\n"[p->crlf_have])
@@ -649,8 +647,8 @@ static enum proto_event value_crlf(struct proto_parser *p, const char *buf, size
 	return PROTO_EV_ERROR;
 }
 
-enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len,
-			     size_t *consumed, struct proto_request *req)
+enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *consumed,
+			     struct proto_request *req)
 {
 	enum proto_event ev = PROTO_EV_NEED_MORE;
 	size_t pos = 0;
@@ -724,30 +722,30 @@ out:
 const char *proto_error_string(enum proto_error err)
 {
 	static const char *const s[PROTO_ERR__COUNT] = {
-		[PROTO_ERR_NONE] = PS_ERROR,
-		[PROTO_ERR_UNKNOWN_COMMAND] = PS_ERROR,
-		[PROTO_ERR_BAD_FORMAT] = PS_BAD_FORMAT,
-		[PROTO_ERR_BAD_DATA_CHUNK] = PS_BAD_DATA_CHUNK,
-		[PROTO_ERR_TOO_LARGE] = PS_TOO_LARGE,
-		[PROTO_ERR_OUT_OF_MEMORY] = PS_OUT_OF_MEMORY,
-		[PROTO_ERR_BAD_EXPTIME] = PS_BAD_EXPTIME,
-		[PROTO_ERR_BAD_DELTA] = PS_BAD_DELTA,
-		[PROTO_ERR_DELETE_USAGE] = PS_DELETE_USAGE,
-		[PROTO_ERR_NON_NUMERIC] = PS_NON_NUMERIC,
-		[PROTO_ERR_META_DUP_FLAG] = PS_META_DUP_FLAG,
-		[PROTO_ERR_META_INVALID_FLAG] = PS_META_INVALID_FLAG,
-		[PROTO_ERR_META_INVALID_OR_DUP] = PS_META_INVALID_OR_DUP,
-		[PROTO_ERR_META_BAD_TOKEN] = PS_META_BAD_TOKEN,
-		[PROTO_ERR_META_KEY_DECODE] = PS_META_KEY_DECODE,
-		[PROTO_ERR_META_TOO_MANY_FLAGS] = PS_META_TOO_MANY_FLAGS,
-		[PROTO_ERR_META_TOO_MANY_FLAGS2] = PS_META_TOO_MANY_FLAGS2,
-		[PROTO_ERR_META_OPAQUE_TOO_LONG] = PS_META_OPAQUE_TOO_LONG,
-		[PROTO_ERR_META_BAD_M_LENGTH] = PS_META_BAD_M_LENGTH,
-		[PROTO_ERR_META_BAD_MS_MODE] = PS_META_BAD_MS_MODE,
-		[PROTO_ERR_META_BAD_MA_MODE] = PS_META_BAD_MA_MODE,
-		[PROTO_ERR_META_BAD_INITIAL] = PS_META_BAD_INITIAL,
-		[PROTO_ERR_META_BAD_DELTA] = PS_META_BAD_DELTA,
-		[PROTO_ERR_UDP_DENIED] = PS_UDP_DENIED,
+	    [PROTO_ERR_NONE] = PS_ERROR,
+	    [PROTO_ERR_UNKNOWN_COMMAND] = PS_ERROR,
+	    [PROTO_ERR_BAD_FORMAT] = PS_BAD_FORMAT,
+	    [PROTO_ERR_BAD_DATA_CHUNK] = PS_BAD_DATA_CHUNK,
+	    [PROTO_ERR_TOO_LARGE] = PS_TOO_LARGE,
+	    [PROTO_ERR_OUT_OF_MEMORY] = PS_OUT_OF_MEMORY,
+	    [PROTO_ERR_BAD_EXPTIME] = PS_BAD_EXPTIME,
+	    [PROTO_ERR_BAD_DELTA] = PS_BAD_DELTA,
+	    [PROTO_ERR_DELETE_USAGE] = PS_DELETE_USAGE,
+	    [PROTO_ERR_NON_NUMERIC] = PS_NON_NUMERIC,
+	    [PROTO_ERR_META_DUP_FLAG] = PS_META_DUP_FLAG,
+	    [PROTO_ERR_META_INVALID_FLAG] = PS_META_INVALID_FLAG,
+	    [PROTO_ERR_META_INVALID_OR_DUP] = PS_META_INVALID_OR_DUP,
+	    [PROTO_ERR_META_BAD_TOKEN] = PS_META_BAD_TOKEN,
+	    [PROTO_ERR_META_KEY_DECODE] = PS_META_KEY_DECODE,
+	    [PROTO_ERR_META_TOO_MANY_FLAGS] = PS_META_TOO_MANY_FLAGS,
+	    [PROTO_ERR_META_TOO_MANY_FLAGS2] = PS_META_TOO_MANY_FLAGS2,
+	    [PROTO_ERR_META_OPAQUE_TOO_LONG] = PS_META_OPAQUE_TOO_LONG,
+	    [PROTO_ERR_META_BAD_M_LENGTH] = PS_META_BAD_M_LENGTH,
+	    [PROTO_ERR_META_BAD_MS_MODE] = PS_META_BAD_MS_MODE,
+	    [PROTO_ERR_META_BAD_MA_MODE] = PS_META_BAD_MA_MODE,
+	    [PROTO_ERR_META_BAD_INITIAL] = PS_META_BAD_INITIAL,
+	    [PROTO_ERR_META_BAD_DELTA] = PS_META_BAD_DELTA,
+	    [PROTO_ERR_UDP_DENIED] = PS_UDP_DENIED,
 	};
 
 	if ((unsigned)err >= PROTO_ERR__COUNT)
@@ -758,33 +756,33 @@ const char *proto_error_string(enum proto_error err)
 const char *proto_cmd_name(enum proto_cmd cmd)
 {
 	static const char *const s[PROTO_CMD__COUNT] = {
-		[PROTO_CMD_NONE] = "",
-		[PROTO_CMD_GET] = "get",
-		[PROTO_CMD_GETS] = "gets",
-		[PROTO_CMD_GAT] = "gat",
-		[PROTO_CMD_GATS] = "gats",
-		[PROTO_CMD_SET] = "set",
-		[PROTO_CMD_ADD] = "add",
-		[PROTO_CMD_REPLACE] = "replace",
-		[PROTO_CMD_APPEND] = "append",
-		[PROTO_CMD_PREPEND] = "prepend",
-		[PROTO_CMD_CAS] = "cas",
-		[PROTO_CMD_DELETE] = "delete",
-		[PROTO_CMD_INCR] = "incr",
-		[PROTO_CMD_DECR] = "decr",
-		[PROTO_CMD_TOUCH] = "touch",
-		[PROTO_CMD_FLUSH_ALL] = "flush_all",
-		[PROTO_CMD_VERSION] = "version",
-		[PROTO_CMD_VERBOSITY] = "verbosity",
-		[PROTO_CMD_QUIT] = "quit",
-		[PROTO_CMD_STATS] = "stats",
-		[PROTO_CMD_SHUTDOWN] = "shutdown",
-		[PROTO_CMD_MG] = "mg",
-		[PROTO_CMD_MS] = "ms",
-		[PROTO_CMD_MD] = "md",
-		[PROTO_CMD_MA] = "ma",
-		[PROTO_CMD_MN] = "mn",
-		[PROTO_CMD_ME] = "me",
+	    [PROTO_CMD_NONE] = "",
+	    [PROTO_CMD_GET] = "get",
+	    [PROTO_CMD_GETS] = "gets",
+	    [PROTO_CMD_GAT] = "gat",
+	    [PROTO_CMD_GATS] = "gats",
+	    [PROTO_CMD_SET] = "set",
+	    [PROTO_CMD_ADD] = "add",
+	    [PROTO_CMD_REPLACE] = "replace",
+	    [PROTO_CMD_APPEND] = "append",
+	    [PROTO_CMD_PREPEND] = "prepend",
+	    [PROTO_CMD_CAS] = "cas",
+	    [PROTO_CMD_DELETE] = "delete",
+	    [PROTO_CMD_INCR] = "incr",
+	    [PROTO_CMD_DECR] = "decr",
+	    [PROTO_CMD_TOUCH] = "touch",
+	    [PROTO_CMD_FLUSH_ALL] = "flush_all",
+	    [PROTO_CMD_VERSION] = "version",
+	    [PROTO_CMD_VERBOSITY] = "verbosity",
+	    [PROTO_CMD_QUIT] = "quit",
+	    [PROTO_CMD_STATS] = "stats",
+	    [PROTO_CMD_SHUTDOWN] = "shutdown",
+	    [PROTO_CMD_MG] = "mg",
+	    [PROTO_CMD_MS] = "ms",
+	    [PROTO_CMD_MD] = "md",
+	    [PROTO_CMD_MA] = "ma",
+	    [PROTO_CMD_MN] = "mn",
+	    [PROTO_CMD_ME] = "me",
 	};
 
 	if ((unsigned)cmd >= PROTO_CMD__COUNT)

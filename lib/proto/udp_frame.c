@@ -20,8 +20,8 @@ static void put_be16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr,
-		    const char **payload, size_t *payload_len)
+int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr, const char **payload,
+		    size_t *payload_len)
 {
 	const uint8_t *p = dgram;
 

@@ -39,11 +39,17 @@ static void compose_for(const struct proto_request *r)
 	static char buf[2048];
 	static struct iovec iov[16];
 	struct proto_out o;
-	struct proto_meta_item it = {.key = r->key, .key_binary = r->meta.key_binary,
-				     .value = r->value.p, .value_len = r->value.len,
-				     .cas = r->cas, .ttl = -1, .ttl_new = r->meta.ttl,
+	struct proto_meta_item it = {.key = r->key,
+				     .key_binary = r->meta.key_binary,
+				     .value = r->value.p,
+				     .value_len = r->value.len,
+				     .cas = r->cas,
+				     .ttl = -1,
+				     .ttl_new = r->meta.ttl,
 				     .ttl_changed = PROTO_META_HAS(&r->meta, 'T'),
-				     .win = true, .stale = true, .win_sent = true};
+				     .win = true,
+				     .stale = true,
+				     .win_sent = true};
 
 	proto_out_init(&o, buf, sizeof(buf), iov, 16);
 	if (r->cmd >= PROTO_CMD_MG && r->cmd <= PROTO_CMD_MA) {

@@ -33,13 +33,15 @@ static void reply_to(struct proto_out *o, const struct proto_request *r, const c
 	case PROTO_CMD_GET:
 	case PROTO_CMD_GETS:
 		while (proto_key_next(r, &pos, &k))
-			proto_compose_value(o, k, 0, payload, (uint32_t)plen, r->cmd == PROTO_CMD_GETS,
-					    pos);
+			proto_compose_value(o, k, 0, payload, (uint32_t)plen,
+					    r->cmd == PROTO_CMD_GETS, pos);
 		proto_compose_reply(o, NULL, PROTO_R_END);
 		break;
 	case PROTO_CMD_MG: {
-		struct proto_meta_item it = {.key = r->key, .key_binary = r->meta.key_binary,
-					     .value = payload, .value_len = (uint32_t)plen};
+		struct proto_meta_item it = {.key = r->key,
+					     .key_binary = r->meta.key_binary,
+					     .value = payload,
+					     .value_len = (uint32_t)plen};
 
 		proto_compose_meta(o, r, PROTO_META_VA, &it);
 		break;

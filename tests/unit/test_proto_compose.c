@@ -32,7 +32,8 @@ static void expect(const char *want, int line_no)
 	if (n >= 0) {
 		flat[n] = '\0';
 		if (strcmp(flat, want) != 0)
-			printf("# line %d: expected '%s'\n# got '%s'\n", line_no, want ? want : "", flat);
+			printf("# line %d: expected '%s'\n# got '%s'\n", line_no, want ? want : "",
+			       flat);
 		CU_ASSERT_STRING_EQUAL(flat, want);
 	}
 	reset();
@@ -63,10 +64,10 @@ static void test_text_replies(void)
 {
 	struct proto_request r = parse1("set a 0 0 1\r\nx\r\n");
 	struct proto_request nr = parse1("set a 0 0 1 noreply\r\nx\r\n");
-	static const char *const lines[] = {"STORED\r\n",  "NOT_STORED\r\n", "EXISTS\r\n",
-					    "NOT_FOUND\r\n", "DELETED\r\n",   "TOUCHED\r\n",
-					    "OK\r\n",      "RESET\r\n",      "END\r\n",
-					    "MN\r\n",      "EN\r\n"};
+	static const char *const lines[] = {"STORED\r\n",    "NOT_STORED\r\n", "EXISTS\r\n",
+					    "NOT_FOUND\r\n", "DELETED\r\n",    "TOUCHED\r\n",
+					    "OK\r\n",	     "RESET\r\n",      "END\r\n",
+					    "MN\r\n",	     "EN\r\n"};
 	int i;
 
 	reset();
@@ -100,12 +101,14 @@ static void test_value(void)
 
 	reset();
 	proto_compose_value(&out, span("foo"), 5, value, 5, false, 0);
-	proto_compose_value(&out, span("bar"), 4294967295u, value, 0, true, 18446744073709551615ULL);
+	proto_compose_value(&out, span("bar"), 4294967295u, value, 0, true,
+			    18446744073709551615ULL);
 	proto_compose_reply(&out, NULL, PROTO_R_END);
 	/* the value is referenced, not copied */
 	CU_ASSERT_PTR_EQUAL(iov[1].iov_base, value);
 	CU_ASSERT_EQUAL(iov[1].iov_len, 5);
-	EXPECT("VALUE foo 5 5\r\nhello\r\nVALUE bar 4294967295 0 18446744073709551615\r\n\r\nEND\r\n");
+	EXPECT(
+	    "VALUE foo 5 5\r\nhello\r\nVALUE bar 4294967295 0 18446744073709551615\r\n\r\nEND\r\n");
 }
 
 static void test_errors(void)
@@ -115,31 +118,31 @@ static void test_errors(void)
 		enum proto_error e;
 		const char *s;
 	} all[] = {
-		{PROTO_ERR_UNKNOWN_COMMAND, "ERROR\r\n"},
-		{PROTO_ERR_BAD_FORMAT, "CLIENT_ERROR bad command line format\r\n"},
-		{PROTO_ERR_BAD_DATA_CHUNK, "CLIENT_ERROR bad data chunk\r\n"},
-		{PROTO_ERR_TOO_LARGE, "SERVER_ERROR object too large for cache\r\n"},
-		{PROTO_ERR_OUT_OF_MEMORY, "SERVER_ERROR out of memory storing object\r\n"},
-		{PROTO_ERR_BAD_EXPTIME, "CLIENT_ERROR invalid exptime argument\r\n"},
-		{PROTO_ERR_BAD_DELTA, "CLIENT_ERROR invalid numeric delta argument\r\n"},
-		{PROTO_ERR_DELETE_USAGE,
-		 "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"},
-		{PROTO_ERR_NON_NUMERIC,
-		 "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"},
-		{PROTO_ERR_META_DUP_FLAG, "CLIENT_ERROR duplicate flag\r\n"},
-		{PROTO_ERR_META_INVALID_FLAG, "CLIENT_ERROR invalid flag\r\n"},
-		{PROTO_ERR_META_INVALID_OR_DUP, "CLIENT_ERROR invalid or duplicate flag\r\n"},
-		{PROTO_ERR_META_BAD_TOKEN, "CLIENT_ERROR bad token in command line format\r\n"},
-		{PROTO_ERR_META_KEY_DECODE, "CLIENT_ERROR error decoding key\r\n"},
-		{PROTO_ERR_META_TOO_MANY_FLAGS, "CLIENT_ERROR options flags are too long\r\n"},
-		{PROTO_ERR_META_TOO_MANY_FLAGS2, "CLIENT_ERROR options flags too long\r\n"},
-		{PROTO_ERR_META_OPAQUE_TOO_LONG, "CLIENT_ERROR opaque token too long\r\n"},
-		{PROTO_ERR_META_BAD_M_LENGTH, "CLIENT_ERROR incorrect length for M token\r\n"},
-		{PROTO_ERR_META_BAD_MS_MODE, "CLIENT_ERROR invalid mode for ms M token\r\n"},
-		{PROTO_ERR_META_BAD_MA_MODE, "CLIENT_ERROR invalid mode for ma M token\r\n"},
-		{PROTO_ERR_META_BAD_INITIAL, "CLIENT_ERROR invalid numeric initial value\r\n"},
-		{PROTO_ERR_META_BAD_DELTA, "CLIENT_ERROR invalid numeric delta value\r\n"},
-		{PROTO_ERR_UDP_DENIED, "CLIENT_ERROR command not allowed over UDP\r\n"},
+	    {PROTO_ERR_UNKNOWN_COMMAND, "ERROR\r\n"},
+	    {PROTO_ERR_BAD_FORMAT, "CLIENT_ERROR bad command line format\r\n"},
+	    {PROTO_ERR_BAD_DATA_CHUNK, "CLIENT_ERROR bad data chunk\r\n"},
+	    {PROTO_ERR_TOO_LARGE, "SERVER_ERROR object too large for cache\r\n"},
+	    {PROTO_ERR_OUT_OF_MEMORY, "SERVER_ERROR out of memory storing object\r\n"},
+	    {PROTO_ERR_BAD_EXPTIME, "CLIENT_ERROR invalid exptime argument\r\n"},
+	    {PROTO_ERR_BAD_DELTA, "CLIENT_ERROR invalid numeric delta argument\r\n"},
+	    {PROTO_ERR_DELETE_USAGE,
+	     "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"},
+	    {PROTO_ERR_NON_NUMERIC,
+	     "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"},
+	    {PROTO_ERR_META_DUP_FLAG, "CLIENT_ERROR duplicate flag\r\n"},
+	    {PROTO_ERR_META_INVALID_FLAG, "CLIENT_ERROR invalid flag\r\n"},
+	    {PROTO_ERR_META_INVALID_OR_DUP, "CLIENT_ERROR invalid or duplicate flag\r\n"},
+	    {PROTO_ERR_META_BAD_TOKEN, "CLIENT_ERROR bad token in command line format\r\n"},
+	    {PROTO_ERR_META_KEY_DECODE, "CLIENT_ERROR error decoding key\r\n"},
+	    {PROTO_ERR_META_TOO_MANY_FLAGS, "CLIENT_ERROR options flags are too long\r\n"},
+	    {PROTO_ERR_META_TOO_MANY_FLAGS2, "CLIENT_ERROR options flags too long\r\n"},
+	    {PROTO_ERR_META_OPAQUE_TOO_LONG, "CLIENT_ERROR opaque token too long\r\n"},
+	    {PROTO_ERR_META_BAD_M_LENGTH, "CLIENT_ERROR incorrect length for M token\r\n"},
+	    {PROTO_ERR_META_BAD_MS_MODE, "CLIENT_ERROR invalid mode for ms M token\r\n"},
+	    {PROTO_ERR_META_BAD_MA_MODE, "CLIENT_ERROR invalid mode for ma M token\r\n"},
+	    {PROTO_ERR_META_BAD_INITIAL, "CLIENT_ERROR invalid numeric initial value\r\n"},
+	    {PROTO_ERR_META_BAD_DELTA, "CLIENT_ERROR invalid numeric delta value\r\n"},
+	    {PROTO_ERR_UDP_DENIED, "CLIENT_ERROR command not allowed over UDP\r\n"},
 	};
 	size_t i;
 
@@ -163,16 +166,16 @@ static void test_meta_get(void)
 {
 	struct proto_request r = parse1("mg foo s v t f c h l k O123 T30\r\n");
 	struct proto_meta_item it = {
-		.key = span("foo"),
-		.value = "hello",
-		.value_len = 5,
-		.client_flags = 7,
-		.cas = 99,
-		.ttl = -1,
-		.ttl_new = 30,
-		.ttl_changed = true,
-		.last_access = 12,
-		.fetched = true,
+	    .key = span("foo"),
+	    .value = "hello",
+	    .value_len = 5,
+	    .client_flags = 7,
+	    .cas = 99,
+	    .ttl = -1,
+	    .ttl_new = 30,
+	    .ttl_changed = true,
+	    .last_access = 12,
+	    .fetched = true,
 	};
 
 	reset();
@@ -264,9 +267,13 @@ static void test_meta_set_delete_arith(void)
 
 static void test_meta_debug(void)
 {
-	struct proto_me_info info = {
-		.key = span("foo"), .exp = -1, .la = 3, .cas = 24, .fetched = true, .cls = 2,
-		.size = 120};
+	struct proto_me_info info = {.key = span("foo"),
+				     .exp = -1,
+				     .la = 3,
+				     .cas = 24,
+				     .fetched = true,
+				     .cls = 2,
+				     .size = 120};
 
 	reset();
 	proto_compose_me(&out, &info);
@@ -366,16 +373,16 @@ static void test_udp_split(void)
 }
 
 static const struct cunit_test tests[] = {
-	{"text_replies", test_text_replies},
-	{"value", test_value},
-	{"errors", test_errors},
-	{"meta_get", test_meta_get},
-	{"meta_set_delete_arith", test_meta_set_delete_arith},
-	{"meta_debug", test_meta_debug},
-	{"out_limits", test_out_limits},
-	{"udp_parse", test_udp_parse},
-	{"udp_split", test_udp_split},
-	{NULL, NULL},
+    {"text_replies", test_text_replies},
+    {"value", test_value},
+    {"errors", test_errors},
+    {"meta_get", test_meta_get},
+    {"meta_set_delete_arith", test_meta_set_delete_arith},
+    {"meta_debug", test_meta_debug},
+    {"out_limits", test_out_limits},
+    {"udp_parse", test_udp_parse},
+    {"udp_split", test_udp_split},
+    {NULL, NULL},
 };
 
 int main(void)
