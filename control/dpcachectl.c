@@ -349,13 +349,13 @@ static int watch(const struct ctl *ctl, int fd)
 	char err[256], *text;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none)); /* wait forever */
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((text = read_line(fd, err, sizeof(err))) != NULL) {
 		json_t *reply = json_loads(text, 0, NULL);
 		json_t *config = json_object_get(reply, "config");
 		char *doc = config != NULL ? json_dumps(config, JSON_COMPACT) : NULL;
 
 		printf("%s\n", ctl->json || doc == NULL ? text : doc);
+		fflush(stdout); /* one version, one line, now: readers may be scripts */
 		free(doc);
 		json_decref(reply);
 		free(text);

@@ -2,7 +2,9 @@
  * The control socket: a Unix stream socket, mode 0660, never on the network.
  * Requests are lines (at most CTL_LINE_MAX bytes with the newline); each gets
  * one reply line of JSON. A longer line is answered with an error and the
- * connection is closed: a client that sends one is confused or hostile.
+ * connection is closed: a client that sends one is confused or hostile. (We
+ * shut our side down first and discard what the client still sends, so the
+ * error is read rather than lost to a reset.)
  * Replies are queued per client and flushed when the socket is writable, so
  * a slow `config watch` reader never stalls the daemon.
  */
@@ -18,7 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define OUT_MAX (64 << 20) /* a watcher this far behind is dropped */
+#define OUT_MAX	    (64 << 20) /* a watcher this far behind is dropped */
+#define DISCARD_MAX (1 << 20)  /* what a refused client may still send */
 
 int ctl_socket_open(struct ctld *d, char *err, size_t errlen)
 {
@@ -134,7 +137,12 @@ size_t ctl_socket_pollfds(struct ctld *d, struct pollfd *fds, size_t max)
 		if (cl->fd < 0)
 			continue;
 		fds[k].fd = cl->fd;
-		fds[k].events = (short)(cl->closing ? POLLOUT : POLLIN | (cl->out_len ? POLLOUT : 0));
+		if (cl->draining)
+			fds[k].events = POLLIN;
+		else if (cl->closing)
+			fds[k].events = POLLOUT;
+		else
+			fds[k].events = (short)(POLLIN | (cl->out_len ? POLLOUT : 0));
 		fds[k].revents = 0;
 		k++;
 	}
@@ -173,7 +181,22 @@ static void flush(struct ctl_client *cl)
 		memmove(cl->out, cl->out + n, cl->out_len - (size_t)n);
 		cl->out_len -= (size_t)n;
 	}
-	if (cl->closing)
+	if (cl->closing && !cl->draining) {
+		shutdown(cl->fd, SHUT_WR);
+		cl->draining = 1;
+	}
+}
+
+/* After a refusal: swallow input until the client closes (or sends too much). */
+static void drain(struct ctl_client *cl)
+{
+	char buf[4096];
+	ssize_t n = recv(cl->fd, buf, sizeof(buf), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	cl->in_len += n > 0 ? (size_t)n : 0;
+	if (n <= 0 || cl->in_len > DISCARD_MAX)
 		client_close(cl);
 }
 
@@ -224,6 +247,11 @@ void ctl_socket_input(struct ctld *d, int fd, short revents)
 			continue;
 		if (cl->closing > 1) {
 			client_close(cl);
+			return;
+		}
+		if (cl->draining) {
+			if (revents & (POLLIN | POLLHUP | POLLERR))
+				drain(cl);
 			return;
 		}
 		if (revents & POLLIN)

@@ -33,7 +33,8 @@ struct ctl_client {
 	size_t in_len;
 	char *out;	/* pending reply bytes */
 	size_t out_len, out_cap;
-	int closing; /* 1: close once out is flushed; 2: close now */
+	int closing;  /* 1: close once out is flushed; 2: close now */
+	int draining; /* refused: our side is shut, input is discarded */
 };
 
 struct ctld_counters {
