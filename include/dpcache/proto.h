@@ -260,6 +260,22 @@ int proto_out_ref(struct proto_out *o, const void *p, size_t n);
 /** Copy the whole reply into `dst` (tests, UDP); returns its length or -ENOSPC. */
 long proto_out_flatten(const struct proto_out *o, void *dst, size_t cap);
 
+/**
+ * Reserve `n` bytes of the buffer for the caller to fill (e.g. a store that
+ * copies a value straight into the reply: the one copy); NULL if no room.
+ */
+void *proto_out_reserve(struct proto_out *o, size_t n);
+
+/** A point to go back to (e.g. when an optimistic read retries). */
+struct proto_out_mark {
+	size_t used, total;
+	unsigned iov_cnt;
+	size_t last_len;
+};
+void proto_out_mark(const struct proto_out *o, struct proto_out_mark *m);
+/** Forget everything written after `m` (and a sticky error). */
+void proto_out_rewind(struct proto_out *o, const struct proto_out_mark *m);
+
 /** Text replies that are one fixed line. */
 enum proto_reply {
 	PROTO_R_STORED,

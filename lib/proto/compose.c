@@ -33,28 +33,45 @@ static int out_fail(struct proto_out *o)
 	return o->error;
 }
 
-int proto_out_copy(struct proto_out *o, const void *p, size_t n)
+/* Take `n` bytes of the buffer, in the last iovec if it ends where they start. */
+static char *out_take(struct proto_out *o, size_t n)
 {
 	struct iovec *last;
+	char *p;
 
 	if (o->error != 0)
-		return o->error;
-	if (n == 0)
-		return 0;
-	if (o->cap - o->used < n)
-		return out_fail(o);
+		return NULL;
+	if (o->cap - o->used < n) {
+		out_fail(o);
+		return NULL;
+	}
+	p = o->buf + o->used;
 	last = o->iov_cnt > 0 ? &o->iov[o->iov_cnt - 1] : NULL;
-	if (last == NULL || (char *)last->iov_base + last->iov_len != o->buf + o->used) {
-		if (o->iov_cnt == o->iov_cap)
-			return out_fail(o);
+	if (last == NULL || (char *)last->iov_base + last->iov_len != p) {
+		if (o->iov_cnt == o->iov_cap) {
+			out_fail(o);
+			return NULL;
+		}
 		last = &o->iov[o->iov_cnt++];
-		last->iov_base = o->buf + o->used;
+		last->iov_base = p;
 		last->iov_len = 0;
 	}
-	memcpy(o->buf + o->used, p, n);
 	o->used += n;
 	last->iov_len += n;
 	o->total += n;
+	return p;
+}
+
+int proto_out_copy(struct proto_out *o, const void *p, size_t n)
+{
+	char *dst;
+
+	if (n == 0)
+		return o->error;
+	dst = out_take(o, n);
+	if (dst == NULL)
+		return o->error;
+	memcpy(dst, p, n);
 	return 0;
 }
 
@@ -71,6 +88,29 @@ int proto_out_ref(struct proto_out *o, const void *p, size_t n)
 	o->iov_cnt++;
 	o->total += n;
 	return 0;
+}
+
+void *proto_out_reserve(struct proto_out *o, size_t n)
+{
+	return n == 0 ? NULL : out_take(o, n);
+}
+
+void proto_out_mark(const struct proto_out *o, struct proto_out_mark *m)
+{
+	m->used = o->used;
+	m->total = o->total;
+	m->iov_cnt = o->iov_cnt;
+	m->last_len = o->iov_cnt > 0 ? o->iov[o->iov_cnt - 1].iov_len : 0;
+}
+
+void proto_out_rewind(struct proto_out *o, const struct proto_out_mark *m)
+{
+	o->used = m->used;
+	o->total = m->total;
+	o->iov_cnt = m->iov_cnt;
+	if (m->iov_cnt > 0)
+		o->iov[m->iov_cnt - 1].iov_len = m->last_len;
+	o->error = 0;
 }
 
 long proto_out_flatten(const struct proto_out *o, void *dst, size_t cap)

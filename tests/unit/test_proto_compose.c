@@ -309,6 +309,34 @@ static void test_out_limits(void)
 	reset();
 }
 
+/* The store can copy a value straight into the reply, and a retry rewinds. */
+static void test_out_reserve(void)
+{
+	struct proto_out_mark m;
+	char *v;
+
+	reset();
+	proto_compose_line(&out, "VALUE k 0 5");
+	proto_out_mark(&out, &m);
+	v = proto_out_reserve(&out, 5);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	memcpy(v, "XXXXX", 5);
+	proto_out_rewind(&out, &m); /* the optimistic read raced a writer: again */
+	v = proto_out_reserve(&out, 5);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	memcpy(v, "hello", 5);
+	proto_compose_line(&out, "");
+	CU_ASSERT_EQUAL(out.iov_cnt, 1); /* all in one iovec */
+	EXPECT("VALUE k 0 5\r\nhello\r\n");
+	proto_out_mark(&out, &m);
+	CU_ASSERT_PTR_NULL(proto_out_reserve(&out, sizeof(buf) + 1));
+	CU_ASSERT_EQUAL(out.error, -ENOSPC);
+	proto_out_rewind(&out, &m);
+	CU_ASSERT_EQUAL(out.error, 0);
+	CU_ASSERT_PTR_NULL(proto_out_reserve(&out, 0));
+	reset();
+}
+
 static void test_udp_parse(void)
 {
 	const uint8_t ok[] = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 'g', 'e', 't', ' ', 'a', '\r', '\n'};
@@ -380,6 +408,7 @@ static const struct cunit_test tests[] = {
     {"meta_set_delete_arith", test_meta_set_delete_arith},
     {"meta_debug", test_meta_debug},
     {"out_limits", test_out_limits},
+    {"out_reserve", test_out_reserve},
     {"udp_parse", test_udp_parse},
     {"udp_split", test_udp_split},
     {NULL, NULL},
