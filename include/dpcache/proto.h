@@ -301,6 +301,9 @@ int proto_compose_error_code(struct proto_out *o, enum proto_error err);
 /** "VALUE <key> <flags> <bytes>[ <cas>]\r\n" + value (referenced) + "\r\n". */
 int proto_compose_value(struct proto_out *o, struct proto_span key, uint32_t client_flags,
 			const void *value, uint32_t value_len, bool with_cas, uint64_t cas);
+/** Only the VALUE line (with its "\r\n"); the caller adds value + "\r\n" itself. */
+int proto_compose_value_line(struct proto_out *o, struct proto_span key, uint32_t client_flags,
+			     uint32_t value_len, bool with_cas, uint64_t cas);
 /** incr/decr: "<number>\r\n" unless noreply. */
 int proto_compose_number(struct proto_out *o, const struct proto_request *req, uint64_t n);
 /** "VERSION <v>\r\n" */
@@ -343,6 +346,14 @@ struct proto_meta_item {
  */
 int proto_compose_meta(struct proto_out *o, const struct proto_request *req,
 		       enum proto_meta_code code, const struct proto_meta_item *it);
+
+/**
+ * Only the status line of a meta reply (VA: the caller adds the value and
+ * "\r\n", e.g. through proto_out_reserve). Returns 0, 1 if q suppressed the
+ * reply (then add nothing), or a negative error.
+ */
+int proto_compose_meta_line(struct proto_out *o, const struct proto_request *req,
+			    enum proto_meta_code code, const struct proto_meta_item *it);
 
 /** me's item dump. */
 struct proto_me_info {

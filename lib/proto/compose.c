@@ -194,8 +194,8 @@ int proto_compose_error(struct proto_out *o, const struct proto_request *req)
 	return proto_compose_error_code(o, req->error);
 }
 
-int proto_compose_value(struct proto_out *o, struct proto_span key, uint32_t client_flags,
-			const void *value, uint32_t value_len, bool with_cas, uint64_t cas)
+int proto_compose_value_line(struct proto_out *o, struct proto_span key, uint32_t client_flags,
+			     uint32_t value_len, bool with_cas, uint64_t cas)
 {
 	out_str(o, PS_VALUE);
 	proto_out_copy(o, key.p, key.len);
@@ -207,7 +207,13 @@ int proto_compose_value(struct proto_out *o, struct proto_span key, uint32_t cli
 		proto_out_copy(o, " ", 1);
 		out_u64(o, cas);
 	}
-	out_crlf(o);
+	return out_crlf(o);
+}
+
+int proto_compose_value(struct proto_out *o, struct proto_span key, uint32_t client_flags,
+			const void *value, uint32_t value_len, bool with_cas, uint64_t cas)
+{
+	proto_compose_value_line(o, key, client_flags, value_len, with_cas, cas);
 	proto_out_ref(o, value, value_len);
 	return out_crlf(o);
 }
@@ -356,8 +362,8 @@ static void meta_plain_flags(struct proto_out *o, const struct proto_request *re
 	}
 }
 
-int proto_compose_meta(struct proto_out *o, const struct proto_request *req,
-		       enum proto_meta_code code, const struct proto_meta_item *it)
+int proto_compose_meta_line(struct proto_out *o, const struct proto_request *req,
+			    enum proto_meta_code code, const struct proto_meta_item *it)
 {
 	static const char *const codes[] = {"HD", "VA ", "EN", "NF", "NS", "EX"};
 	struct proto_meta_item none;
@@ -366,7 +372,7 @@ int proto_compose_meta(struct proto_out *o, const struct proto_request *req,
 	if ((unsigned)code > PROTO_META_EX)
 		return -EINVAL;
 	if (meta_suppressed(req, code, it))
-		return o->error;
+		return o->error != 0 ? o->error : 1;
 	if (it == NULL) {
 		memset(&none, 0, sizeof(none));
 		none.key.p = req->key.p;
@@ -389,7 +395,16 @@ int proto_compose_meta(struct proto_out *o, const struct proto_request *req,
 		if (it->win)
 			proto_out_copy(o, " W", 2);
 	}
-	out_crlf(o);
+	return out_crlf(o);
+}
+
+int proto_compose_meta(struct proto_out *o, const struct proto_request *req,
+		       enum proto_meta_code code, const struct proto_meta_item *it)
+{
+	int rc = proto_compose_meta_line(o, req, code, it);
+
+	if (rc != 0)
+		return rc < 0 ? rc : o->error;
 	if (code == PROTO_META_VA) {
 		proto_out_ref(o, it->value, it->value_len);
 		out_crlf(o);

@@ -337,6 +337,20 @@ static void test_out_reserve(void)
 	reset();
 }
 
+/* Header-only forms, for values the caller copies in itself. */
+static void test_lines_only(void)
+{
+	struct proto_request r = parse1("mg foo v q\r\n");
+	struct proto_meta_item it = {.key = span("foo"), .value_len = 3};
+
+	reset();
+	CU_ASSERT_EQUAL(proto_compose_meta_line(&out, &r, PROTO_META_EN, NULL), 1);
+	CU_ASSERT_EQUAL(proto_compose_meta_line(&out, &r, PROTO_META_VA, &it), 0);
+	EXPECT("VA 3\r\n");
+	proto_compose_value_line(&out, span("foo"), 1, 3, true, 7);
+	EXPECT("VALUE foo 1 3 7\r\n");
+}
+
 static void test_udp_parse(void)
 {
 	const uint8_t ok[] = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 'g', 'e', 't', ' ', 'a', '\r', '\n'};
@@ -409,6 +423,7 @@ static const struct cunit_test tests[] = {
     {"meta_debug", test_meta_debug},
     {"out_limits", test_out_limits},
     {"out_reserve", test_out_reserve},
+    {"lines_only", test_lines_only},
     {"udp_parse", test_udp_parse},
     {"udp_split", test_udp_split},
     {NULL, NULL},
