@@ -326,13 +326,20 @@ static int route(const struct ctl *ctl, json_t *reply, int argc, char **argv)
 	free(doc);
 	for (int i = 0; i < argc; i++) {
 		struct cfg_route r;
+		int e;
 
 		if (strncmp(argv[i], "cluster=", 8) == 0) {
 			cluster = argv[i] + 8;
 			continue;
 		}
-		if (cfg_route_key(&c, cluster, argv[i], strlen(argv[i]), &r) < 0) {
-			fprintf(stderr, "dpcachectl: no route for '%s'\n", argv[i]);
+		e = cfg_route_key(&c, cluster, argv[i], strlen(argv[i]), &r);
+
+		if (e < 0) {
+			fprintf(stderr, "dpcachectl: no route for '%s': %s\n", argv[i],
+				e == -EHOSTUNREACH ? "its server is down and so is the gutter"
+				: cluster != NULL || c.n_clusters == 1
+					? "no pool for it, or an empty pool"
+					: "name the client's cluster=C");
 			rc = EXIT_FAILURE;
 			continue;
 		}

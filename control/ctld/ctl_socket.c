@@ -62,13 +62,13 @@ int ctl_socket_open(struct ctld *d, char *err, size_t errlen)
 	old = umask(0117); /* the socket is born 0660 */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		umask(old);
-		snprintf(err, errlen, "--ctl-socket: %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "--ctl-socket: %s: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
-		snprintf(err, errlen, "--ctl-socket: %s: %s", path, strerror(errno));
+	if (chmod(sa.sun_path, 0660) < 0 || listen(fd, 16) < 0) {
+		snprintf(err, errlen, "--ctl-socket: %s: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;
