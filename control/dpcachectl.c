@@ -33,8 +33,8 @@ struct ctl {
 };
 
 static const char *const admin_verbs[] = {"stats", "version", "shutdown", NULL};
-static const char *const ctl_objects[] = {"region", "cluster", "pool", "server",
-					  "status", "config", "route", NULL};
+static const char *const ctl_objects[] = {"region", "cluster", "pool",	"server",
+					  "status", "config",  "route", NULL};
 
 static void usage(FILE *out)
 {
@@ -119,7 +119,7 @@ static char *read_line(int fd, char *err, size_t errlen)
 			continue;
 		if (n <= 0) {
 			snprintf(err, errlen, "%s",
-				 n == 0 ? "ctld closed the connection"
+				 n == 0		   ? "ctld closed the connection"
 				 : errno == EAGAIN ? "no answer in time (--timeout)"
 						   : strerror(errno));
 			break;
@@ -169,8 +169,8 @@ static int reply_failed(json_t *reply)
 		return 0;
 	fprintf(stderr, "dpcachectl: %s\n",
 		json_string_value(json_object_get(reply, "error")) != NULL
-			? json_string_value(json_object_get(reply, "error"))
-			: "ctld refused the command");
+		    ? json_string_value(json_object_get(reply, "error"))
+		    : "ctld refused the command");
 	return 1;
 }
 
@@ -206,9 +206,9 @@ static void print_list(const char *object, json_t *reply)
 			printf("%-22s pool=%s weight=%" JSON_INTEGER_FORMAT " state=%s%s%s\n",
 			       str(it, "addr"), str(it, "pool"),
 			       json_integer_value(json_object_get(it, "weight")),
-			       json_is_true(json_object_get(it, "tko"))	     ? "tko"
+			       json_is_true(json_object_get(it, "tko"))	       ? "tko"
 			       : json_is_true(json_object_get(it, "draining")) ? "draining"
-									 : "up",
+									       : "up",
 			       str(it, "admin")[0] ? " admin=" : "", str(it, "admin"));
 	}
 }
@@ -219,9 +219,9 @@ static void print_list(const char *object, json_t *reply)
  */
 static void server_stats(const struct ctl *ctl, json_t *srv, char *out, size_t outlen)
 {
-	static const char *const wanted[] = {"uptime",	   "curr_items", "get_hits",
-					     "get_misses", "curr_connections",
-					     "rx_packets", "workers",	 NULL};
+	static const char *const wanted[] = {
+	    "uptime",		"curr_items", "get_hits", "get_misses",
+	    "curr_connections", "rx_packets", "workers",  NULL};
 	char err[256], *buf = NULL, line[512];
 	size_t buflen = 0, used = 0;
 	int timeout = ctl->timeout_ms < 1000 ? (int)ctl->timeout_ms : 1000;
@@ -292,7 +292,7 @@ static void print_status(const struct ctl *ctl, json_t *reply)
 	       json_integer_value(json_object_get(reply, "uptime_s")));
 	printf("health:");
 	json_object_foreach(json_object_get(reply, "health"), key, h)
-		printf(" %s=%" JSON_INTEGER_FORMAT, key, json_integer_value(h));
+	    printf(" %s=%" JSON_INTEGER_FORMAT, key, json_integer_value(h));
 	printf("\n");
 	json_array_foreach(servers, i, s)
 	{
@@ -301,7 +301,8 @@ static void print_status(const struct ctl *ctl, json_t *reply)
 		server_stats(ctl, s, stats, sizeof(stats));
 		printf("%-22s pool=%s state=%s", str(s, "addr"), str(s, "pool"), str(s, "state"));
 		if (json_object_get(s, "fails") != NULL)
-			printf(" fails=%" JSON_INTEGER_FORMAT " rtt_ms=%" JSON_INTEGER_FORMAT "%s%s",
+			printf(" fails=%" JSON_INTEGER_FORMAT " rtt_ms=%" JSON_INTEGER_FORMAT
+			       "%s%s",
 			       json_integer_value(json_object_get(s, "fails")),
 			       json_integer_value(json_object_get(s, "last_rtt_ms")),
 			       str(s, "last_error")[0] ? " error=" : "", str(s, "last_error"));
@@ -338,8 +339,8 @@ static int route(const struct ctl *ctl, json_t *reply, int argc, char **argv)
 			fprintf(stderr, "dpcachectl: no route for '%s': %s\n", argv[i],
 				e == -EHOSTUNREACH ? "its server is down and so is the gutter"
 				: cluster != NULL || c.n_clusters == 1
-					? "no pool for it, or an empty pool"
-					: "name the client's cluster=C");
+				    ? "no pool for it, or an empty pool"
+				    : "name the client's cluster=C");
 			rc = EXIT_FAILURE;
 			continue;
 		}
@@ -383,8 +384,8 @@ static int ctl_verb(const struct ctl *ctl, int argc, char **argv)
 		snprintf(line, sizeof(line), "config get");
 	} else {
 		for (int i = 0; i < argc; i++) {
-			int n = snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "",
-					 argv[i]);
+			int n =
+			    snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", argv[i]);
 
 			if (n < 0 || (size_t)n >= sizeof(line) - len) {
 				fprintf(stderr, "dpcachectl: command longer than %d bytes\n",
@@ -442,12 +443,9 @@ static int ctl_verb(const struct ctl *ctl, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"ctl-socket", required_argument, NULL, 'c'},
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},  {"ctl-socket", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	struct ctl ctl = {DP_ADMIN_DEFAULT_SOCKET, CTL_DEFAULT_SOCKET, 5000, 0};
 	const char *env = getenv("DPCACHE_CTL_SOCKET");
@@ -471,7 +469,8 @@ int main(int argc, char **argv)
 		case 't':
 			ctl.timeout_ms = strtol(optarg, &end, 10);
 			if (*end != '\0' || ctl.timeout_ms <= 0 || ctl.timeout_ms > 3600000) {
-				fprintf(stderr, "dpcachectl: --timeout: '%s' is not 1..3600000 ms\n",
+				fprintf(stderr,
+					"dpcachectl: --timeout: '%s' is not 1..3600000 ms\n",
 					optarg);
 				return EXIT_USAGE;
 			}
@@ -480,7 +479,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_SUCCESS;
 		default:
-			fprintf(stderr, "dpcachectl: unknown option or missing value: '%s' (see --help)\n",
+			fprintf(stderr,
+				"dpcachectl: unknown option or missing value: '%s' (see --help)\n",
 				argv[optind - 1]);
 			return EXIT_USAGE;
 		}

@@ -59,7 +59,8 @@ static int parse(char *line, struct request *r, char *err, size_t errlen)
 
 		if (eq == NULL) {
 			if (r->name != NULL || r->n_kv > 0) {
-				snprintf(err, errlen, "unexpected word '%s' (arguments are key=value)",
+				snprintf(err, errlen,
+					 "unexpected word '%s' (arguments are key=value)",
 					 words[i]);
 				return -1;
 			}
@@ -78,8 +79,7 @@ static int parse(char *line, struct request *r, char *err, size_t errlen)
 }
 
 /* Refuse keys outside @p allowed (a NULL-terminated list). */
-static int only_keys(const struct request *r, const char *const *allowed, char *err,
-		     size_t errlen)
+static int only_keys(const struct request *r, const char *const *allowed, char *err, size_t errlen)
 {
 	for (int i = 0; i < r->n_kv; i++) {
 		const char *const *a;
@@ -127,8 +127,8 @@ static int copy_field(char *dst, size_t size, const char *src, const char *what,
 
 static int pool_spec(const struct request *r, struct cfg_pool *p, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"cluster", "region", "kind", "prefix",
-					   "replicas", "ttl", NULL};
+	static const char *const keys[] = {"cluster",  "region", "kind", "prefix",
+					   "replicas", "ttl",	 NULL};
 	const char *kind = arg(r, "kind");
 
 	memset(p, 0, sizeof(*p));
@@ -142,12 +142,10 @@ static int pool_spec(const struct request *r, struct cfg_pool *p, char *err, siz
 	if (kind == NULL && arg(r, "prefix") != NULL)
 		p->kind = CFG_POOL_NAMED; /* a prefix names the pool's keys */
 	if (copy_field(p->name, sizeof(p->name), r->name, "pool name", err, errlen) < 0 ||
-	    copy_field(p->cluster, sizeof(p->cluster), arg(r, "cluster"), "cluster", err,
-		       errlen) < 0 ||
-	    copy_field(p->region, sizeof(p->region), arg(r, "region"), "region", err, errlen) <
-		    0 ||
-	    copy_field(p->prefix, sizeof(p->prefix), arg(r, "prefix"), "prefix", err, errlen) <
-		    0 ||
+	    copy_field(p->cluster, sizeof(p->cluster), arg(r, "cluster"), "cluster", err, errlen) <
+		0 ||
+	    copy_field(p->region, sizeof(p->region), arg(r, "region"), "region", err, errlen) < 0 ||
+	    copy_field(p->prefix, sizeof(p->prefix), arg(r, "prefix"), "prefix", err, errlen) < 0 ||
 	    parse_uint(arg(r, "replicas"), "replicas", CFG_REPLICAS_MAX, &p->replicas, err,
 		       errlen) < 0 ||
 	    parse_uint(arg(r, "ttl"), "ttl", 86400 * 30, &p->ttl, err, errlen) < 0)
@@ -180,7 +178,7 @@ static int apply(struct cfg *c, void *argp, char *err, size_t errlen)
 
 		if (only_keys(r, server_keys, err, errlen) < 0 ||
 		    parse_uint(arg(r, "weight"), "weight", CFG_WEIGHT_MAX, &weight, err, errlen) <
-			    0)
+			0)
 			return -EINVAL;
 		if (weight == 0) {
 			snprintf(err, errlen, "weight: must be 1..%d", CFG_WEIGHT_MAX);
@@ -191,8 +189,8 @@ static int apply(struct cfg *c, void *argp, char *err, size_t errlen)
 	}
 	if (strcmp(o, "cluster") == 0 && strcmp(v, "add") == 0)
 		return only_keys(r, cluster_keys, err, errlen) < 0
-			       ? -EINVAL
-			       : cfg_cluster_add(c, r->name, arg(r, "region"), err, errlen);
+			   ? -EINVAL
+			   : cfg_cluster_add(c, r->name, arg(r, "region"), err, errlen);
 	if (only_keys(r, none, err, errlen) < 0)
 		return -EINVAL;
 	if (strcmp(o, "region") == 0)
@@ -238,8 +236,8 @@ static void reply_ok(struct ctl_client *cl, uint64_t version)
 void ctld_send_config(struct ctld *d, struct ctl_client *cl)
 {
 	char head[64];
-	int n = snprintf(head, sizeof(head), "{\"ok\":true,\"version\":%" PRIu64 ",\"config\":",
-			 d->cfg.version);
+	int n = snprintf(head, sizeof(head),
+			 "{\"ok\":true,\"version\":%" PRIu64 ",\"config\":", d->cfg.version);
 
 	ctl_client_send(cl, head, (size_t)n);
 	ctl_client_send(cl, d->doc, strlen(d->doc));
@@ -256,9 +254,9 @@ static json_t *list(const struct ctld *d, const char *object)
 			json_array_append_new(a, json_pack("{s:s}", "name", c->regions[i].name));
 	} else if (strcmp(object, "cluster") == 0) {
 		for (size_t i = 0; i < c->n_clusters; i++)
-			json_array_append_new(a, json_pack("{s:s, s:s}", "name",
-							   c->clusters[i].name, "region",
-							   c->clusters[i].region));
+			json_array_append_new(a,
+					      json_pack("{s:s, s:s}", "name", c->clusters[i].name,
+							"region", c->clusters[i].region));
 	} else if (strcmp(object, "pool") == 0) {
 		for (size_t i = 0; i < c->n_pools; i++) {
 			const struct cfg_pool *p = &c->pools[i];
@@ -267,25 +265,23 @@ static json_t *list(const struct ctld *d, const char *object)
 			for (size_t j = 0; j < c->n_servers; j++)
 				n += strcmp(c->servers[j].pool, p->name) == 0;
 			json_array_append_new(
-				a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i}", "name",
-					     p->name, "kind", cfg_pool_kind_name(p->kind), "cluster",
-					     p->cluster, "region", p->region, "prefix", p->prefix,
-					     "replicas", (json_int_t)p->replicas, "ttl",
-					     (json_int_t)p->ttl, "servers", (json_int_t)n));
+			    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i}", "name",
+					 p->name, "kind", cfg_pool_kind_name(p->kind), "cluster",
+					 p->cluster, "region", p->region, "prefix", p->prefix,
+					 "replicas", (json_int_t)p->replicas, "ttl",
+					 (json_int_t)p->ttl, "servers", (json_int_t)n));
 		}
 	} else {
 		for (size_t i = 0; i < c->n_servers; i++) {
 			const struct cfg_server *s = &c->servers[i];
 
-			json_array_append_new(
-				a, json_pack("{s:s, s:s, s:i, s:s, s:b, s:b}", "addr", s->addr,
-					     "pool", s->pool, "weight", (json_int_t)s->weight,
-					     "admin", s->admin, "tko", s->tko, "draining",
-					     s->draining));
+			json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:b, s:b}", "addr",
+							   s->addr, "pool", s->pool, "weight",
+							   (json_int_t)s->weight, "admin", s->admin,
+							   "tko", s->tko, "draining", s->draining));
 		}
 	}
-	return json_pack("{s:b, s:I, s:o}", "ok", 1, "version", (json_int_t)c->version, "items",
-			 a);
+	return json_pack("{s:b, s:I, s:o}", "ok", 1, "version", (json_int_t)c->version, "items", a);
 }
 
 static json_t *counters_json(const struct health_counters *n)
@@ -309,28 +305,31 @@ static json_t *status(struct ctld *d)
 		struct probe *p = d->leader ? health_find(&d->health, s->addr) : NULL;
 
 		o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "addr", s->addr, "pool", s->pool,
-			      "state", s->tko ? "tko" : s->draining ? "draining" : "up", "weight",
-			      (json_int_t)s->weight, "admin", s->admin);
+			      "state",
+			      s->tko	    ? "tko"
+			      : s->draining ? "draining"
+					    : "up",
+			      "weight", (json_int_t)s->weight, "admin", s->admin);
 		if (p != NULL) {
 			json_object_set_new(o, "fails", json_integer(p->fails));
 			json_object_set_new(o, "oks", json_integer(p->oks));
-			json_object_set_new(o, "last_rtt_ms", json_integer((json_int_t)p->last_rtt_ms));
+			json_object_set_new(o, "last_rtt_ms",
+					    json_integer((json_int_t)p->last_rtt_ms));
 			json_object_set_new(o, "last_error", json_string(p->last_error));
 			json_object_set_new(o, "probe_interval_ms", json_integer(p->backoff_ms));
 			json_object_set_new(o, "counters", counters_json(&p->n));
 		}
 		json_array_append_new(servers, o);
 	}
-	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
-			 "ok", 1, "id", d->opt.id, "role", d->leader ? "leader" : "follower",
-			 "store", role, "version", (json_int_t)d->cfg.version, "uptime_s",
-			 (json_int_t)((health_now_ms() - d->started_ms) / 1000), "counters",
-			 "commands", (json_int_t)d->n.commands, "command_errors",
-			 (json_int_t)d->n.command_errors, "versions_published",
-			 (json_int_t)d->n.versions_published, "store_errors",
-			 (json_int_t)d->n.store_errors, "clients_refused",
-			 (json_int_t)d->n.clients_refused, "health", counters_json(&d->health.total),
-			 "servers", servers);
+	return json_pack(
+	    "{s:b, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}", "ok", 1, "id",
+	    d->opt.id, "role", d->leader ? "leader" : "follower", "store", role, "version",
+	    (json_int_t)d->cfg.version, "uptime_s",
+	    (json_int_t)((health_now_ms() - d->started_ms) / 1000), "counters", "commands",
+	    (json_int_t)d->n.commands, "command_errors", (json_int_t)d->n.command_errors,
+	    "versions_published", (json_int_t)d->n.versions_published, "store_errors",
+	    (json_int_t)d->n.store_errors, "clients_refused", (json_int_t)d->n.clients_refused,
+	    "health", counters_json(&d->health.total), "servers", servers);
 }
 
 static int is_mutation(const struct request *r)

@@ -215,7 +215,7 @@ static void read_lines(struct ctld *d, struct ctl_client *cl)
 		if (buf[i] != '\n') {
 			if (cl->in_len + 1 >= CTL_LINE_MAX) {
 				static const char msg[] =
-					"{\"ok\":false,\"error\":\"line longer than 4096 bytes\"}\n";
+				    "{\"ok\":false,\"error\":\"line longer than 4096 bytes\"}\n";
 
 				d->n.command_errors++;
 				ctl_client_send(cl, msg, sizeof(msg) - 1);

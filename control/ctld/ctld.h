@@ -12,7 +12,7 @@
 #include "health.h"
 #include "store.h"
 
-#define CTL_LINE_MAX   4096 /* longest request line, newline included */
+#define CTL_LINE_MAX	4096 /* longest request line, newline included */
 #define CTL_CLIENTS_MAX 64
 
 struct ctld_options {
@@ -31,7 +31,7 @@ struct ctl_client {
 	int watching; /* `config watch`: gets every new version */
 	char in[CTL_LINE_MAX];
 	size_t in_len;
-	char *out;	/* pending reply bytes */
+	char *out; /* pending reply bytes */
 	size_t out_len, out_cap;
 	int closing;  /* 1: close once out is flushed; 2: close now */
 	int draining; /* refused: our side is shut, input is discarded */
@@ -49,9 +49,9 @@ struct ctld {
 	struct ctld_options opt;
 	struct store store;
 	int leader;
-	struct cfg cfg;	   /* the current config (version cfg.version) */
-	char *doc;	   /* cfg as published */
-	uint64_t synced;   /* cfg version the probes were matched to */
+	struct cfg cfg;	 /* the current config (version cfg.version) */
+	char *doc;	 /* cfg as published */
+	uint64_t synced; /* cfg version the probes were matched to */
 	struct health health;
 	int listen_fd;
 	struct ctl_client clients[CTL_CLIENTS_MAX];

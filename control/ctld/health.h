@@ -24,12 +24,12 @@ struct health_params {
 };
 
 /* Events and counters: one X-macro, so the struct and `status` agree. */
-#define HEALTH_COUNTERS(X)                                                                         \
-	X(probes_sent)                                                                             \
-	X(probes_ok)                                                                               \
-	X(probes_failed)                                                                           \
-	X(probes_timed_out)                                                                        \
-	X(tko_events)                                                                              \
+#define HEALTH_COUNTERS(X)  \
+	X(probes_sent)      \
+	X(probes_ok)        \
+	X(probes_failed)    \
+	X(probes_timed_out) \
+	X(tko_events)       \
 	X(recoveries)
 
 struct health_counters {

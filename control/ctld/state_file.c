@@ -185,14 +185,14 @@ static void file_close(struct store *st)
 }
 
 static const struct store_ops file_ops = {
-	.name = "file",
-	.load = file_load,
-	.save = file_save,
-	.fd = file_fd,
-	.process = file_process,
-	.is_leader = file_is_leader,
-	.describe = file_describe,
-	.close = file_close,
+    .name = "file",
+    .load = file_load,
+    .save = file_save,
+    .fd = file_fd,
+    .process = file_process,
+    .is_leader = file_is_leader,
+    .describe = file_describe,
+    .close = file_close,
 };
 
 int store_file_open(struct store *st, const char *path, char *err, size_t errlen)

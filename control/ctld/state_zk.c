@@ -33,10 +33,10 @@
 #define THREADED /* the synchronous API of libzookeeper_mt */
 #include <zookeeper/zookeeper.h>
 
-#define ZK_DATA_MAX (1 << 20) /* ZooKeeper's default jute.maxbuffer */
-#define PEND_RECHECK 0x1      /* connection or election changed */
-#define PEND_CHANGED 0x2      /* the state znode changed */
-#define PEND_EXPIRED 0x4      /* the session is gone: start a new one */
+#define ZK_DATA_MAX  (1 << 20) /* ZooKeeper's default jute.maxbuffer */
+#define PEND_RECHECK 0x1       /* connection or election changed */
+#define PEND_CHANGED 0x2       /* the state znode changed */
+#define PEND_EXPIRED 0x4       /* the session is gone: start a new one */
 
 struct zk_store {
 	zhandle_t *zh;
@@ -293,7 +293,7 @@ static unsigned zk_process(struct store *st)
 			fprintf(stderr, "dpcache-ctld: ZooKeeper election: %s\n", zerror(rc));
 		if (rc != ZOK)
 			wake(z, PEND_RECHECK); /* try again on the next turn */
-		ev |= STORE_EV_CHANGED; /* reload: we may have missed changes */
+		ev |= STORE_EV_CHANGED;	       /* reload: we may have missed changes */
 	}
 	if (pend & PEND_CHANGED)
 		ev |= STORE_EV_CHANGED;
@@ -331,14 +331,14 @@ static void zk_close(struct store *st)
 }
 
 static const struct store_ops zk_ops = {
-	.name = "zookeeper",
-	.load = zk_load,
-	.save = zk_save,
-	.fd = zk_fd,
-	.process = zk_process,
-	.is_leader = zk_is_leader,
-	.describe = zk_describe,
-	.close = zk_close,
+    .name = "zookeeper",
+    .load = zk_load,
+    .save = zk_save,
+    .fd = zk_fd,
+    .process = zk_process,
+    .is_leader = zk_is_leader,
+    .describe = zk_describe,
+    .close = zk_close,
 };
 
 int store_zk_open(struct store *st, const char *hosts, const char *root, const char *id,
@@ -367,7 +367,8 @@ int store_zk_open(struct store *st, const char *hosts, const char *root, const c
 	z->state_version = -1;
 	pthread_mutex_init(&z->lock, NULL);
 	z->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+	/* The library logs every failed reconnect; ctld logs what matters itself. */
+	zoo_set_debug_level((ZooLogLevel)0);
 	st->ops = &zk_ops;
 	st->priv = z;
 	if (z->efd < 0 || connect_zk(z, err, errlen) < 0) {

@@ -24,7 +24,7 @@ struct store_ops {
 	/* *doc: the malloc'd document, or NULL if none was ever saved. */
 	int (*load)(struct store *st, char **doc, char *err, size_t errlen);
 	int (*save)(struct store *st, const char *doc, char *err, size_t errlen);
-	int (*fd)(struct store *st);		/* to poll for events, or -1 */
+	int (*fd)(struct store *st);	       /* to poll for events, or -1 */
 	unsigned (*process)(struct store *st); /* STORE_EV_* since the last call */
 	int (*is_leader)(struct store *st);
 	/* One line about this instance's role and the leader, for `status`. */

@@ -65,8 +65,8 @@ struct cfg_pool {
 	char cluster[CFG_NAME_MAX]; /**< empty for a regional pool */
 	char region[CFG_NAME_MAX];  /**< regional pools only */
 	char prefix[CFG_PREFIX_MAX];
-	unsigned replicas;	    /**< copies of each key: 1 unless replicated */
-	unsigned ttl;		    /**< max TTL (s) clients give entries; gutter pools */
+	unsigned replicas; /**< copies of each key: 1 unless replicated */
+	unsigned ttl;	   /**< max TTL (s) clients give entries; gutter pools */
 	/* The ring, derived from the servers by cfg_build(). */
 	struct cfg_point *points;
 	size_t n_points;
@@ -96,8 +96,8 @@ struct cfg {
 
 /** Where a key goes. */
 struct cfg_route {
-	const struct cfg_pool *pool;   /**< the pool that owns the key */
-	size_t n;		       /**< owners: 1, or the replicas */
+	const struct cfg_pool *pool; /**< the pool that owns the key */
+	size_t n;		     /**< owners: 1, or the replicas */
 	const struct cfg_server *owners[CFG_REPLICAS_MAX];
 	const struct cfg_server *read; /**< where to send a get */
 	int via_gutter;		       /**< read goes to the gutter (owner TKO/draining) */
@@ -112,8 +112,7 @@ int cfg_pool_kind_parse(const char *s, enum cfg_pool_kind *kind);
 
 int cfg_region_add(struct cfg *c, const char *name, char *err, size_t errlen);
 int cfg_region_remove(struct cfg *c, const char *name, char *err, size_t errlen);
-int cfg_cluster_add(struct cfg *c, const char *name, const char *region, char *err,
-		    size_t errlen);
+int cfg_cluster_add(struct cfg *c, const char *name, const char *region, char *err, size_t errlen);
 int cfg_cluster_remove(struct cfg *c, const char *name, char *err, size_t errlen);
 /**
  * Add a pool. From @p spec: name, kind, cluster (region for a regional pool),

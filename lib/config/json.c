@@ -55,18 +55,17 @@ char *cfg_to_json(const struct cfg *c)
 	for (size_t i = 0; i < c->n_regions; i++)
 		json_array_append_new(regions, json_pack("{s:s}", "name", c->regions[i].name));
 	for (size_t i = 0; i < c->n_clusters; i++)
-		json_array_append_new(clusters, json_pack("{s:s, s:s}", "name",
-							  c->clusters[i].name, "region",
-							  c->clusters[i].region));
+		json_array_append_new(clusters, json_pack("{s:s, s:s}", "name", c->clusters[i].name,
+							  "region", c->clusters[i].region));
 	for (size_t i = 0; i < c->n_pools; i++)
 		json_array_append_new(pools, pool_json(c, &c->pools[i]));
 	for (size_t i = 0; i < c->n_servers; i++)
 		if (c->servers[i].tko)
 			json_array_append_new(tko, json_string(c->servers[i].addr));
-	doc = json_pack("{s:i, s:I, s:{s:s, s:i}, s:o, s:o, s:o, s:o}", "format", FORMAT,
-			"version", (json_int_t)c->version, "hash", "name", CFG_HASH_NAME,
-			"points_per_weight", CFG_POINTS_PER_WEIGHT, "regions", regions, "clusters",
-			clusters, "pools", pools, "tko", tko);
+	doc = json_pack("{s:i, s:I, s:{s:s, s:i}, s:o, s:o, s:o, s:o}", "format", FORMAT, "version",
+			(json_int_t)c->version, "hash", "name", CFG_HASH_NAME, "points_per_weight",
+			CFG_POINTS_PER_WEIGHT, "regions", regions, "clusters", clusters, "pools",
+			pools, "tko", tko);
 	if (doc == NULL)
 		return NULL;
 	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -99,8 +98,8 @@ static int load_pool(struct cfg *c, json_t *jp, char *err, size_t errlen)
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
-	if (json_unpack(jp, "{s:s, s:s, s?I, s?I, s:o}", "name", &name, "kind", &kind,
-			"replicas", &replicas, "ttl", &ttl, "servers", &servers) < 0 ||
+	if (json_unpack(jp, "{s:s, s:s, s?I, s?I, s:o}", "name", &name, "kind", &kind, "replicas",
+			&replicas, "ttl", &ttl, "servers", &servers) < 0 ||
 	    !json_is_array(servers) || replicas < 0 || replicas > CFG_REPLICAS_MAX || ttl < 0 ||
 	    ttl > 86400 * 30) {
 		snprintf(err, errlen, "a pool lacks name/kind/servers or has bad numbers");
@@ -128,15 +127,15 @@ static int load_pool(struct cfg *c, json_t *jp, char *err, size_t errlen)
 		json_int_t weight = 1;
 		int tko = 0, draining = 0;
 
-		if (json_unpack(js, "{s:s, s?I, s?b, s?b}", "addr", &addr, "weight", &weight,
-				"tko", &tko, "draining", &draining) < 0 ||
+		if (json_unpack(js, "{s:s, s?I, s?b, s?b}", "addr", &addr, "weight", &weight, "tko",
+				&tko, "draining", &draining) < 0 ||
 		    weight < 1 || weight > CFG_WEIGHT_MAX) {
 			snprintf(err, errlen, "pool '%s': a server lacks addr or has a bad weight",
 				 name);
 			return -EINVAL;
 		}
-		rc = cfg_server_add_unbuilt(c, addr, name, (unsigned)weight, str_or(js, "admin", NULL),
-				    err, errlen);
+		rc = cfg_server_add_unbuilt(c, addr, name, (unsigned)weight,
+					    str_or(js, "admin", NULL), err, errlen);
 		if (rc < 0)
 			return rc;
 		cfg_server_find(c, addr)->tko = tko;
@@ -155,13 +154,15 @@ static int load(struct cfg *c, json_t *doc, char *err, size_t errlen)
 	if (json_unpack(doc, "{s:I, s:I, s:o, s:o, s:o}", "format", &format, "version", &version,
 			"regions", &regions, "clusters", &clusters, "pools", &pools) < 0 ||
 	    !json_is_array(regions) || !json_is_array(clusters) || !json_is_array(pools)) {
-		snprintf(err, errlen, "not a dpcache config (format, version, regions, "
-				      "clusters, pools)");
+		snprintf(err, errlen,
+			 "not a dpcache config (format, version, regions, "
+			 "clusters, pools)");
 		return -EINVAL;
 	}
 	if (format != FORMAT || version < 0) {
-		snprintf(err, errlen, "config format %" PRId64 " version %" PRId64
-				      " not understood (want format %d)",
+		snprintf(err, errlen,
+			 "config format %" PRId64 " version %" PRId64
+			 " not understood (want format %d)",
 			 (int64_t)format, (int64_t)version, FORMAT);
 		return -EINVAL;
 	}
@@ -179,8 +180,8 @@ static int load(struct cfg *c, json_t *doc, char *err, size_t errlen)
 	}
 	json_array_foreach(clusters, i, v)
 	{
-		rc = cfg_cluster_add(c, str_or(v, "name", ""), str_or(v, "region", ""), err,
-				     errlen);
+		rc =
+		    cfg_cluster_add(c, str_or(v, "name", ""), str_or(v, "region", ""), err, errlen);
 		if (rc < 0)
 			return rc;
 	}

@@ -18,7 +18,7 @@
 #include <string.h>
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -38,16 +38,16 @@ static void *grow(void *arr, size_t n, size_t size)
 	return realloc(arr, (n + 1) * size);
 }
 
-#define REMOVE_AT(arr, n, i)                                                                       \
-	do {                                                                                       \
-		memmove(&(arr)[i], &(arr)[(i) + 1], ((n) - (i)-1) * sizeof((arr)[0]));            \
-		(n)--;                                                                             \
+#define REMOVE_AT(arr, n, i)                                                           \
+	do {                                                                           \
+		memmove(&(arr)[i], &(arr)[(i) + 1], ((n) - (i)-1) * sizeof((arr)[0])); \
+		(n)--;                                                                 \
 	} while (0)
 
 static const char *const kind_names[] = {
-	[CFG_POOL_WILDCARD] = "wildcard", [CFG_POOL_NAMED] = "named",
-	[CFG_POOL_REPLICATED] = "replicated", [CFG_POOL_REGIONAL] = "regional",
-	[CFG_POOL_GUTTER] = "gutter",
+    [CFG_POOL_WILDCARD] = "wildcard",	  [CFG_POOL_NAMED] = "named",
+    [CFG_POOL_REPLICATED] = "replicated", [CFG_POOL_REGIONAL] = "regional",
+    [CFG_POOL_GUTTER] = "gutter",
 };
 
 const char *cfg_pool_kind_name(enum cfg_pool_kind kind)
@@ -202,7 +202,8 @@ struct cfg_server *cfg_server_find(const struct cfg *c, const char *addr)
 const struct cfg_pool *cfg_gutter_of(const struct cfg *c, const char *cluster)
 {
 	for (size_t i = 0; i < c->n_pools; i++)
-		if (c->pools[i].kind == CFG_POOL_GUTTER && strcmp(c->pools[i].cluster, cluster) == 0)
+		if (c->pools[i].kind == CFG_POOL_GUTTER &&
+		    strcmp(c->pools[i].cluster, cluster) == 0)
 			return &c->pools[i];
 	return NULL;
 }
@@ -244,8 +245,7 @@ int cfg_region_remove(struct cfg *c, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int cfg_cluster_add(struct cfg *c, const char *name, const char *region, char *err,
-		    size_t errlen)
+int cfg_cluster_add(struct cfg *c, const char *name, const char *region, char *err, size_t errlen)
 {
 	struct cfg_cluster *cl;
 	int rc = check_name("cluster", name, err, errlen);
@@ -358,8 +358,7 @@ static int pool_spec_check(const struct cfg *c, struct cfg_pool *p, char *err, s
 				    p->name);
 	if (p->replicas == 0)
 		p->replicas = p->kind == CFG_POOL_REPLICATED ? 2 : 1;
-	if (p->kind == CFG_POOL_REPLICATED &&
-	    (p->replicas < 2 || p->replicas > CFG_REPLICAS_MAX))
+	if (p->kind == CFG_POOL_REPLICATED && (p->replicas < 2 || p->replicas > CFG_REPLICAS_MAX))
 		return fail(err, errlen, -EINVAL, "replicated pool '%s': replicas must be 2..%d",
 			    p->name, CFG_REPLICAS_MAX);
 	if (p->kind != CFG_POOL_REPLICATED && p->replicas != 1)
@@ -417,8 +416,8 @@ int cfg_server_add(struct cfg *c, const char *addr, const char *pool, unsigned w
 	if (rc < 0)
 		return rc;
 	return cfg_build_pool(c, cfg_pool_find(c, pool)) < 0
-		       ? fail(err, errlen, -ENOMEM, "out of memory")
-		       : 0;
+		   ? fail(err, errlen, -ENOMEM, "out of memory")
+		   : 0;
 }
 
 int cfg_server_add_unbuilt(struct cfg *c, const char *addr, const char *pool, unsigned weight,
@@ -506,8 +505,8 @@ int cfg_check(const struct cfg *c, char *err, size_t errlen)
 		if (check_name("cluster", cl->name, err, errlen) < 0)
 			return -EINVAL;
 		if (cfg_region_find(c, cl->region) == NULL)
-			return fail(err, errlen, -EINVAL, "cluster '%s': no region '%s'",
-				    cl->name, cl->region);
+			return fail(err, errlen, -EINVAL, "cluster '%s': no region '%s'", cl->name,
+				    cl->region);
 		if (cfg_cluster_find(c, cl->name) != cl)
 			return fail(err, errlen, -EINVAL, "cluster '%s' twice", cl->name);
 	}

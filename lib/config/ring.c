@@ -171,7 +171,8 @@ int cfg_route_key(const struct cfg *c, const char *cluster, const char *key, siz
 	/* Owners: the distinct servers met walking the ring clockwise from the key. */
 	at = ring_find(p, h);
 	for (size_t step = 0; step < p->n_points && r->n < p->replicas; step++) {
-		const struct cfg_server *s = &c->servers[p->points[(at + step) % p->n_points].server];
+		const struct cfg_server *s =
+		    &c->servers[p->points[(at + step) % p->n_points].server];
 		size_t i;
 
 		for (i = 0; i < r->n && r->owners[i] != s; i++)

@@ -45,11 +45,11 @@ static void fleet(struct cfg *c, unsigned n)
 	pool(c, "gutter", CFG_POOL_GUTTER, "c1", "", 0);
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(addr, sizeof(addr), "10.0.0.%u:11211", i + 1);
-		CU_ASSERT_EQUAL_FATAL(cfg_server_add(c, addr, "main", 1, NULL, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(cfg_server_add(c, addr, "main", 1, NULL, err, sizeof(err)),
+				      0);
 	}
-	CU_ASSERT_EQUAL_FATAL(cfg_server_add(c, "10.0.1.1:11211", "gutter", 1, NULL, err,
-					     sizeof(err)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cfg_server_add(c, "10.0.1.1:11211", "gutter", 1, NULL, err, sizeof(err)), 0);
 }
 
 static const char *owner(const struct cfg *c, unsigned k)
@@ -78,8 +78,7 @@ static void test_model_invariants(void)
 			-EEXIST);
 	CU_ASSERT_EQUAL(cfg_server_add(&c, "10.0.0.9:0", "main", 1, NULL, err, sizeof(err)),
 			-EINVAL);
-	CU_ASSERT_EQUAL(cfg_server_add(&c, "10.0.0.9", "main", 1, NULL, err, sizeof(err)),
-			-EINVAL);
+	CU_ASSERT_EQUAL(cfg_server_add(&c, "10.0.0.9", "main", 1, NULL, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_EQUAL(cfg_server_add(&c, "10.0.0.9:1", "nopool", 1, NULL, err, sizeof(err)),
 			-ENOENT);
 	CU_ASSERT_EQUAL(cfg_server_add(&c, "10.0.0.9:1", "main", 101, NULL, err, sizeof(err)),
@@ -155,7 +154,8 @@ static void test_json_round_trip(void)
 	CU_ASSERT_EQUAL(back.version, 42);
 	CU_ASSERT_EQUAL(back.n_servers, c.n_servers);
 	CU_ASSERT_EQUAL(cfg_server_find(&back, "host-a.example:11211")->weight, 7);
-	CU_ASSERT_STRING_EQUAL(cfg_server_find(&back, "host-a.example:11211")->admin, "/run/a.sock");
+	CU_ASSERT_STRING_EQUAL(cfg_server_find(&back, "host-a.example:11211")->admin,
+			       "/run/a.sock");
 	CU_ASSERT_TRUE(cfg_server_find(&back, "10.0.0.2:11211")->tko);
 	CU_ASSERT_TRUE(cfg_server_find(&back, "10.0.0.3:11211")->draining);
 	CU_ASSERT_EQUAL(cfg_pool_find(&back, "hot")->replicas, 3);
@@ -172,23 +172,23 @@ static void test_json_round_trip(void)
 static void test_json_refused(void)
 {
 	static const char *const bad[] = {
-		"",
-		"{",
-		"[]",
-		"{\"format\":1,\"version\":1}",
-		"{\"format\":2,\"version\":1,\"regions\":[],\"clusters\":[],\"pools\":[]}",
-		"{\"format\":1,\"version\":-1,\"regions\":[],\"clusters\":[],\"pools\":[]}",
-		/* a cluster in a missing region */
-		"{\"format\":1,\"version\":1,\"regions\":[],\"clusters\":[{\"name\":\"c\","
-		"\"region\":\"r\"}],\"pools\":[]}",
-		/* a server twice */
-		"{\"format\":1,\"version\":1,\"regions\":[{\"name\":\"r\"}],\"clusters\":[{\"name\":"
-		"\"c\",\"region\":\"r\"}],\"pools\":[{\"name\":\"p\",\"kind\":\"wildcard\","
-		"\"cluster\":\"c\",\"servers\":[{\"addr\":\"a:1\"},{\"addr\":\"a:1\"}]}]}",
-		/* another hash */
-		"{\"format\":1,\"version\":1,\"hash\":{\"name\":\"modulo\"},\"regions\":[],"
-		"\"clusters\":[],\"pools\":[]}",
-		NULL,
+	    "",
+	    "{",
+	    "[]",
+	    "{\"format\":1,\"version\":1}",
+	    "{\"format\":2,\"version\":1,\"regions\":[],\"clusters\":[],\"pools\":[]}",
+	    "{\"format\":1,\"version\":-1,\"regions\":[],\"clusters\":[],\"pools\":[]}",
+	    /* a cluster in a missing region */
+	    "{\"format\":1,\"version\":1,\"regions\":[],\"clusters\":[{\"name\":\"c\","
+	    "\"region\":\"r\"}],\"pools\":[]}",
+	    /* a server twice */
+	    "{\"format\":1,\"version\":1,\"regions\":[{\"name\":\"r\"}],\"clusters\":[{\"name\":"
+	    "\"c\",\"region\":\"r\"}],\"pools\":[{\"name\":\"p\",\"kind\":\"wildcard\","
+	    "\"cluster\":\"c\",\"servers\":[{\"addr\":\"a:1\"},{\"addr\":\"a:1\"}]}]}",
+	    /* another hash */
+	    "{\"format\":1,\"version\":1,\"hash\":{\"name\":\"modulo\"},\"regions\":[],"
+	    "\"clusters\":[],\"pools\":[]}",
+	    NULL,
 	};
 	struct cfg c;
 
@@ -345,9 +345,8 @@ static void test_hash_remove_and_weights(void)
 	CU_ASSERT_EQUAL(wrong, 0);
 	CU_ASSERT_TRUE(frac > 0.06 && frac < 0.15);
 	/* Weights: a weight-3 server gets about three shares; all shares near fair. */
-	CU_ASSERT_EQUAL_FATAL(cfg_server_add(&c, "10.0.8.8:11211", "main", 3, NULL, err,
-					     sizeof(err)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cfg_server_add(&c, "10.0.8.8:11211", "main", 3, NULL, err, sizeof(err)), 0);
 	for (unsigned k = 0; k < N_KEYS; k++) {
 		const char *now = owner(&c, k);
 
@@ -392,15 +391,15 @@ static void test_hash_order_independent(void)
 }
 
 static const struct cunit_test tests[] = {
-	{"model invariants", test_model_invariants},
-	{"JSON round trip", test_json_round_trip},
-	{"bad documents are refused whole", test_json_refused},
-	{"routes by prefix, regional, replicated", test_routes_by_prefix},
-	{"TKO keys go to the gutter, no rehash", test_tko_goes_to_gutter},
-	{"adding a server moves ~1/N of keys", test_hash_stability},
-	{"removing a server, weights", test_hash_remove_and_weights},
-	{"ring is order independent, hash frozen", test_hash_order_independent},
-	{NULL, NULL},
+    {"model invariants", test_model_invariants},
+    {"JSON round trip", test_json_round_trip},
+    {"bad documents are refused whole", test_json_refused},
+    {"routes by prefix, regional, replicated", test_routes_by_prefix},
+    {"TKO keys go to the gutter, no rehash", test_tko_goes_to_gutter},
+    {"adding a server moves ~1/N of keys", test_hash_stability},
+    {"removing a server, weights", test_hash_remove_and_weights},
+    {"ring is order independent, hash frozen", test_hash_order_independent},
+    {NULL, NULL},
 };
 
 int main(void)
