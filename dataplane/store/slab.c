@@ -124,8 +124,13 @@ static struct item *alloc_cheap(struct store *s, struct part *p, unsigned cls)
 	return NULL;
 }
 
-/* The class (other than `not`) whose LRU tail is the oldest and that owns a page. */
-static unsigned oldest_class(struct store *s, struct part *p, unsigned not, uint32_t *atime)
+/*
+ * The class (other than `not`) whose LRU tail is the oldest among those that
+ * own at least `min_pages` pages. Taking a class's last page would only make
+ * it steal one back: classes then trade pages forever.
+ */
+static unsigned oldest_class(struct store *s, struct part *p, unsigned not, uint32_t min_pages,
+			     uint32_t *atime)
 {
 	unsigned best = 0;
 	uint32_t best_t = UINT32_MAX;
@@ -133,7 +138,7 @@ static unsigned oldest_class(struct store *s, struct part *p, unsigned not, uint
 	for (unsigned c = 1; c <= s->hdr->layout.nclasses; c++) {
 		struct item *tail;
 
-		if (c == not || !p->cls[c].pages)
+		if (c == not || p->cls[c].pages < min_pages)
 			continue;
 		tail = lru_tail(p, c);
 		uint32_t t = tail ? tail->atime : 0; /* a class with pages but no items: oldest */
@@ -161,7 +166,7 @@ struct item *slab_alloc(struct store *s, struct part *p, unsigned cls, uint32_t 
 		if (lru_pull(s, p, cls, now, 16) && (it = alloc_cheap(s, p, cls)))
 			goto got;
 		/* Nothing to evict in this class: take a page from the oldest one. */
-		unsigned from = oldest_class(s, p, cls, NULL);
+		unsigned from = oldest_class(s, p, cls, 2, NULL);
 
 		if (!from || !slab_move_page(s, p, from, cls, now))
 			break;
@@ -279,9 +284,10 @@ unsigned slab_rebalance(struct store *s, struct part *p, uint32_t now)
 		/* Used >= 20% more recently than the others' average tail. */
 		if (victim_age * 1.2 > sum / others)
 			continue;
-		unsigned from = oldest_class(s, p, c, NULL);
+		/* Here a class may lose its last page: its items are the oldest. */
+		unsigned from = oldest_class(s, p, c, 1, NULL);
 
-		if (from && p->cls[from].pages > 1 && slab_move_page(s, p, from, c, now))
+		if (from && slab_move_page(s, p, from, c, now))
 			return 1;
 	}
 	return 0;

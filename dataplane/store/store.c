@@ -853,10 +853,9 @@ static enum store_result mget_locked(struct store_thread *t, struct part *p, uin
 		nv->state = IT_TOKEN;
 		nv->cas = next_cas(s, p);
 		item_link(s, p, h, nv, it, now);
-		lease_allow(s, p, h, now);
 		fill_info(nv, now, info);
-		info->win = true;
-		info->win_sent = false;
+		info->win = lease_allow(s, p, h, now);
+		info->win_sent = !info->win;
 		info->created = true;
 		r = copy_value(nv, sink, info);
 		goto out;

@@ -1,0 +1,223 @@
+/*
+ * CREW under load: two threads read every key and write their own keys
+ * (set with changing sizes, append, delete) on the same partitions, with
+ * self-checking values. Any torn or recycled read, any version going
+ * backwards, and any write missing at the end fails the test.
+ *
+ * STORE_STRESS_SECONDS sets the duration (default 10).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cunit_tap.h"
+#include "store.h"
+
+#define T0 1700000000u
+#define NKEYS 256
+#define NTHREADS 2
+#define VMAX (64 << 10)
+
+/* Value layout: "<key>:<version>:" then filler bytes that depend on both. */
+struct expect {
+	uint64_t version; /* last version written (0 = absent); written by the owner only */
+	uint32_t len;
+};
+
+static struct store *s;
+static struct expect expect[NKEYS];
+static volatile int stop;
+
+struct worker_result {
+	uint64_t reads, hits, writes, torn, backwards, retries;
+};
+
+static uint64_t xs(uint64_t *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return *r;
+}
+
+static char filler(uint64_t key, uint64_t ver, uint32_t i)
+{
+	return (char)('A' + (key * 7 + ver * 13 + i) % 58);
+}
+
+static uint32_t make_value(char *v, uint64_t key, uint64_t ver, uint32_t len)
+{
+	int n = snprintf(v, 64, "%llu:%llu:", (unsigned long long)key, (unsigned long long)ver);
+
+	if (len < (uint32_t)n)
+		len = (uint32_t)n;
+	for (uint32_t i = (uint32_t)n; i < len; i++)
+		v[i] = filler(key, ver, i);
+	return len;
+}
+
+/* The version a value claims, or 0 if the value is not a consistent one for key. */
+static uint64_t check_value(const char *v, uint32_t len, uint64_t key, uint32_t flags)
+{
+	unsigned long long k, ver;
+	int n;
+	char head[64];
+
+	memcpy(head, v, len < 63 ? len : 63);
+	head[len < 63 ? len : 63] = 0;
+	if (sscanf(head, "%llu:%llu:%n", &k, &ver, &n) != 2 || k != key || ver == 0)
+		return 0;
+	if ((uint32_t)ver != flags)
+		return 0;
+	for (uint32_t i = (uint32_t)n; i < len; i++)
+		if (v[i] != filler(key, ver, i))
+			return 0;
+	return ver;
+}
+
+static void *worker(void *arg)
+{
+	unsigned tid = (unsigned)(uintptr_t)arg;
+	struct store_thread *t = store_thread(s, tid);
+	struct worker_result *res = calloc(1, sizeof(*res));
+	static __thread char buf[VMAX + 64], val[VMAX + 64];
+	uint64_t seen[NKEYS] = {0};
+	uint64_t r = 0x9e3779b97f4a7c15ull * (tid + 1);
+	uint64_t ver = 0;
+
+	while (!stop) {
+		uint64_t key = xs(&r) % NKEYS;
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "stress:%llu", (unsigned long long)key);
+		unsigned what = xs(&r) % 100;
+
+		if (key % NTHREADS == tid && what < 30) {
+			struct expect *e = &expect[key];
+			uint32_t len = xs(&r) % 100 < 95 ? 20 + xs(&r) % 2000 : 20 + xs(&r) % VMAX;
+
+			ver = ver + 1;
+			uint64_t v = (ver << 8) | tid;
+
+			if (what < 3) {
+				store_delete(t, k, (size_t)kl, T0, NULL);
+				__atomic_store_n(&e->version, 0, __ATOMIC_RELEASE);
+			} else {
+				struct store_set_args a = {.op = STORE_OP_SET, .flags = (uint32_t)v};
+
+				len = make_value(val, key, v, len);
+				if (store_set(t, k, (size_t)kl, val, len, T0, &a, NULL) !=
+				    STORE_STORED) {
+					res->torn++; /* must never fail: everything fits */
+					continue;
+				}
+				e->len = len;
+				__atomic_store_n(&e->version, v, __ATOMIC_RELEASE);
+			}
+			res->writes++;
+			continue;
+		}
+		struct store_sink sink;
+		struct store_buf b;
+		struct store_item_info info;
+
+		store_sink_buf(&sink, &b, buf, sizeof(buf));
+		res->reads++;
+		if (store_get(t, k, (size_t)kl, T0, &sink, &info) != STORE_OK)
+			continue;
+		res->hits++;
+		uint64_t got = check_value(buf, b.len, key, info.flags);
+
+		if (!got) {
+			res->torn++;
+			continue;
+		}
+		/* One writer per key: versions never go backwards. */
+		if (got < seen[key])
+			res->backwards++;
+		seen[key] = got;
+	}
+	return res;
+}
+
+static void test_stress(void)
+{
+	struct store_config cfg = {.limit_bytes = 512ull << 20, .partitions = 2,
+				   .threads = NTHREADS};
+	const char *env = getenv("STORE_STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 10;
+	pthread_t th[NTHREADS];
+	struct worker_result total = {0};
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	stop = 0;
+	for (unsigned i = 0; i < NTHREADS; i++)
+		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
+	struct timespec ts = {.tv_sec = seconds};
+
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		struct worker_result *r;
+
+		pthread_join(th[i], (void **)&r);
+		total.reads += r->reads;
+		total.hits += r->hits;
+		total.writes += r->writes;
+		total.torn += r->torn;
+		total.backwards += r->backwards;
+		free(r);
+	}
+	/* Lost writes: every key holds exactly its last written version. */
+	struct store_thread *t = store_thread(s, 0);
+	static char buf[VMAX + 64];
+	uint64_t lost = 0;
+
+	for (uint64_t key = 0; key < NKEYS; key++) {
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "stress:%llu", (unsigned long long)key);
+		struct store_sink sink;
+		struct store_buf b;
+		struct store_item_info info;
+		enum store_result r;
+
+		store_sink_buf(&sink, &b, buf, sizeof(buf));
+		r = store_get(t, k, (size_t)kl, T0, &sink, &info);
+		if (expect[key].version == 0) {
+			lost += r != STORE_NOT_FOUND;
+			continue;
+		}
+		lost += r != STORE_OK || b.len != expect[key].len ||
+			check_value(buf, b.len, key, info.flags) != expect[key].version;
+	}
+	struct store_stats st;
+
+	store_stats(s, -1, &st);
+	printf("# stress %ds: %llu reads (%llu hits), %llu writes, %llu read retries, "
+	       "%llu torn, %llu backwards, %llu lost, %llu evictions\n",
+	       seconds, (unsigned long long)total.reads, (unsigned long long)total.hits,
+	       (unsigned long long)total.writes, (unsigned long long)st.read_retries,
+	       (unsigned long long)total.torn, (unsigned long long)total.backwards,
+	       (unsigned long long)lost, (unsigned long long)st.evictions);
+	CU_ASSERT(total.reads > 0 && total.writes > 0 && total.hits > 0);
+	CU_ASSERT_EQUAL(total.torn, 0);
+	CU_ASSERT_EQUAL(total.backwards, 0);
+	CU_ASSERT_EQUAL(lost, 0);
+	CU_ASSERT_EQUAL(st.evictions, 0);
+	store_teardown(s, false);
+}
+
+static struct cunit_test tests[] = {
+	{"crew_stress_2_threads", test_stress},
+	{NULL, NULL},
+};
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (cunit_tap_add_suite("store_stress", NULL, NULL, tests) < 0)
+		return 1;
+	return cunit_tap_run();
+}
