@@ -303,6 +303,7 @@ static json_t *status(struct ctld *d)
 	for (size_t i = 0; i < d->cfg.n_servers; i++) {
 		const struct cfg_server *s = &d->cfg.servers[i];
 		struct probe *p = d->leader ? health_find(&d->health, s->addr) : NULL;
+		int reg = d->store.ops->registered(&d->store, s->addr);
 
 		o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "addr", s->addr, "pool", s->pool,
 			      "state",
@@ -310,6 +311,8 @@ static json_t *status(struct ctld *d)
 			      : s->draining ? "draining"
 					    : "up",
 			      "weight", (json_int_t)s->weight, "admin", s->admin);
+		if (reg >= 0)
+			json_object_set_new(o, "registered", json_boolean(reg));
 		if (p != NULL) {
 			json_object_set_new(o, "fails", json_integer(p->fails));
 			json_object_set_new(o, "oks", json_integer(p->oks));

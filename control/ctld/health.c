@@ -82,6 +82,7 @@ int health_sync(struct health *h, const struct cfg *c, uint64_t now_ms)
 			strcpy(next[i].addr, s->addr);
 			next[i].next_ms = now_ms;
 			next[i].backoff_ms = h->par.interval_ms;
+			next[i].registered = -1;
 		}
 		/* The config is the truth (e.g. after a takeover, or a failed commit). */
 		next[i].tko = s->tko;
@@ -91,6 +92,12 @@ int health_sync(struct health *h, const struct cfg *c, uint64_t now_ms)
 	h->probes = next;
 	h->n = c->n_servers;
 	return 0;
+}
+
+void health_probe_now(struct probe *p, uint64_t now_ms)
+{
+	if (p->phase == PROBE_IDLE && p->next_ms > now_ms)
+		p->next_ms = now_ms;
 }
 
 enum health_transition health_record(struct probe *p, const struct health_params *par, int ok,

@@ -51,6 +51,7 @@ struct probe {
 	unsigned oks;	/* consecutive */
 	unsigned backoff_ms;
 	int tko;
+	int registered; /* in the store's registry: 1, 0, or -1 (unknown) */
 	uint64_t last_rtt_ms;
 	char last_error[64];
 	char buf[128];
@@ -84,6 +85,8 @@ void health_input(struct health *h, int fd, short revents, uint64_t now_ms);
 /* Start due probes, fail late ones; returns ms until the next deadline. */
 uint64_t health_tick(struct health *h, uint64_t now_ms);
 struct probe *health_find(struct health *h, const char *addr);
+/* Probe @p p at the next tick instead of at its scheduled time. */
+void health_probe_now(struct probe *p, uint64_t now_ms);
 
 /*
  * The state machine, alone (unit tests drive it): record one probe result on

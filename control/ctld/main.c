@@ -34,27 +34,27 @@ struct opt_def {
 #define OFF(f) offsetof(struct ctld_options, f)
 
 static const struct opt_def opt_table[] = {
-    {"ctl-socket", "PATH", OPT_STR, OFF(ctl_socket), 0, 0, "control socket (mode 0660)"},
-    {"state-file", "PATH", OPT_STR, OFF(state_file), 0, 0,
-     "state file (the local store; ignored with --zk)"},
-    {"config-out", "PATH", OPT_STR, OFF(config_out), 0, 0,
-     "also write every published config to this file"},
-    {"zk", "HOSTS", OPT_STR, OFF(zk_hosts), 0, 0,
-     "ZooKeeper store, e.g. 127.0.0.1:2181 (leader election among ctlds)"},
-    {"zk-root", "PATH", OPT_STR, OFF(zk_root), 0, 0, "parent znode of dpcache's state"},
-    {"zk-session", "MS", OPT_UINT, OFF(zk_session_ms), 1000, 60000,
-     "ZooKeeper session timeout: how fast a dead leader is replaced"},
-    {"id", "NAME", OPT_STR, OFF(id), 0, 0, "this instance's name [hostname:pid]"},
-    {"probe-interval", "MS", OPT_UINT, OFF(health.interval_ms), 10, 600000,
-     "between probes of a healthy server"},
-    {"probe-timeout", "MS", OPT_UINT, OFF(health.timeout_ms), 10, 60000,
-     "a probe with no VERSION reply by then failed"},
-    {"tko-after", "K", OPT_UINT, OFF(health.tko_after), 1, 1000,
-     "consecutive failed probes that make a server TKO"},
-    {"recover-after", "M", OPT_UINT, OFF(health.recover_after), 1, 1000,
-     "consecutive good probes that end TKO"},
-    {"backoff-max", "MS", OPT_UINT, OFF(health.backoff_max_ms), 10, 3600000,
-     "cap of the probe interval of a TKO server (it doubles per failure)"},
+	{"ctl-socket", "PATH", OPT_STR, OFF(ctl_socket), 0, 0, "control socket (mode 0660)"},
+	{"state-file", "PATH", OPT_STR, OFF(state_file), 0, 0,
+	 "state file (the local store; ignored with --zk)"},
+	{"config-out", "PATH", OPT_STR, OFF(config_out), 0, 0,
+	 "also write every published config to this file"},
+	{"zk", "HOSTS", OPT_STR, OFF(zk_hosts), 0, 0,
+	 "ZooKeeper store, e.g. 127.0.0.1:2181 (leader election among ctlds)"},
+	{"zk-root", "PATH", OPT_STR, OFF(zk_root), 0, 0, "parent znode of dpcache's state"},
+	{"zk-session", "MS", OPT_UINT, OFF(zk_session_ms), 1000, 60000,
+	 "ZooKeeper session timeout: how fast a dead leader is replaced"},
+	{"id", "NAME", OPT_STR, OFF(id), 0, 0, "this instance's name [hostname:pid]"},
+	{"probe-interval", "MS", OPT_UINT, OFF(health.interval_ms), 10, 600000,
+	 "between probes of a healthy server"},
+	{"probe-timeout", "MS", OPT_UINT, OFF(health.timeout_ms), 10, 60000,
+	 "a probe with no VERSION reply by then failed"},
+	{"tko-after", "K", OPT_UINT, OFF(health.tko_after), 1, 1000,
+	 "consecutive failed probes that make a server TKO"},
+	{"recover-after", "M", OPT_UINT, OFF(health.recover_after), 1, 1000,
+	 "consecutive good probes that end TKO"},
+	{"backoff-max", "MS", OPT_UINT, OFF(health.backoff_max_ms), 10, 3600000,
+	 "cap of the probe interval of a TKO server (it doubles per failure)"},
 };
 
 #define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -192,6 +192,29 @@ static void on_transition(void *ctx, const char *addr, int tko, const char *why)
 		ctld_log("health: cannot publish the change of %s: %s", addr, err);
 }
 
+/*
+ * Follow the server registry (ZooKeeper): a server whose ephemeral node
+ * vanished has likely died, so probe it now rather than at its next turn.
+ * Only probes make a server TKO: a registry hiccup cannot take one down.
+ */
+static void registry_update(struct ctld *d, int act)
+{
+	uint64_t now = health_now_ms();
+
+	for (size_t i = 0; i < d->health.n; i++) {
+		struct probe *p = &d->health.probes[i];
+		int reg = d->store.ops->registered(&d->store, p->addr);
+
+		if (act && p->registered == 1 && reg == 0) {
+			ctld_log("registry: %s unregistered; probing it now", p->addr);
+			health_probe_now(p, now);
+		} else if (act && p->registered == 0 && reg == 1) {
+			ctld_log("registry: %s registered", p->addr);
+		}
+		p->registered = reg;
+	}
+}
+
 static void on_store_events(struct ctld *d)
 {
 	unsigned ev = d->store.ops->process(&d->store);
@@ -212,6 +235,8 @@ static void on_store_events(struct ctld *d)
 	}
 	if (ev & STORE_EV_CHANGED)
 		load_store(d);
+	if ((ev & STORE_EV_SERVERS) && d->leader)
+		registry_update(d, 1);
 }
 
 static void on_signal(int sig)
@@ -232,6 +257,7 @@ static int run(struct ctld *d)
 		if (d->leader) {
 			if (d->synced != d->cfg.version) {
 				health_sync(&d->health, &d->cfg, now);
+				registry_update(d, 0);
 				d->synced = d->cfg.version;
 			}
 			wait = health_tick(&d->health, now);

@@ -166,6 +166,13 @@ static int file_is_leader(struct store *st)
 	return 1;
 }
 
+static int file_registered(struct store *st, const char *addr)
+{
+	(void)st;
+	(void)addr;
+	return -1;
+}
+
 static void file_describe(struct store *st, char *buf, size_t len)
 {
 	struct file_store *fs = st->priv;
@@ -185,14 +192,15 @@ static void file_close(struct store *st)
 }
 
 static const struct store_ops file_ops = {
-    .name = "file",
-    .load = file_load,
-    .save = file_save,
-    .fd = file_fd,
-    .process = file_process,
-    .is_leader = file_is_leader,
-    .describe = file_describe,
-    .close = file_close,
+	.name = "file",
+	.load = file_load,
+	.save = file_save,
+	.fd = file_fd,
+	.process = file_process,
+	.is_leader = file_is_leader,
+	.registered = file_registered,
+	.describe = file_describe,
+	.close = file_close,
 };
 
 int store_file_open(struct store *st, const char *path, char *err, size_t errlen)

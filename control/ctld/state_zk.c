@@ -4,6 +4,9 @@
  * Layout under the root znode (--zk-root, default /dpcache):
  *   ROOT/state          the state document (the published config), one znode
  *   ROOT/election/n_NNN  one ephemeral sequential node per live ctld; data: its id
+ *   ROOT/servers/H:P     ephemeral nodes of live cache servers (they register
+ *                        themselves); a vanished node makes the leader probe
+ *                        that server at once, the probes still decide TKO
  *
  * Election is ZooKeeper's standard recipe: the lowest sequence number leads;
  * every other instance watches only its predecessor (no herd when the leader
@@ -37,6 +40,7 @@
 #define PEND_RECHECK 0x1       /* connection or election changed */
 #define PEND_CHANGED 0x2       /* the state znode changed */
 #define PEND_EXPIRED 0x4       /* the session is gone: start a new one */
+#define PEND_SERVERS 0x8       /* the server registry changed */
 
 struct zk_store {
 	zhandle_t *zh;
@@ -44,6 +48,8 @@ struct zk_store {
 	char root[256];
 	char election[300];
 	char state[300];
+	char servers[300];
+	struct String_vector registry; /* children of ROOT/servers, sorted */
 	char id[128];
 	char node[400]; /* our election node, or empty */
 	int session_ms;
@@ -81,6 +87,8 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path, void *
 	}
 	if (path != NULL && strcmp(path, z->state) == 0)
 		wake(z, PEND_CHANGED);
+	else if (path != NULL && strcmp(path, z->servers) == 0)
+		wake(z, PEND_SERVERS);
 	else
 		wake(z, PEND_RECHECK);
 }
@@ -122,6 +130,8 @@ static int ensure_tree(struct zk_store *z)
 		rc = ensure(z, z->election);
 	if (rc == ZOK)
 		rc = ensure(z, z->state);
+	if (rc == ZOK)
+		rc = ensure(z, z->servers);
 	return rc;
 }
 
@@ -190,6 +200,28 @@ static int elect(struct zk_store *z)
 			return rc;
 		me = -1; /* gone meanwhile: look again */
 	}
+}
+
+/* Re-read ROOT/servers and re-arm its watch. */
+static int read_registry(struct zk_store *z)
+{
+	struct String_vector kids = {0};
+	int rc = zoo_wget_children(z->zh, z->servers, watcher, z, &kids);
+
+	if (rc != ZOK)
+		return rc;
+	qsort(kids.data, (size_t)kids.count, sizeof(char *), cmp_str);
+	deallocate_String_vector(&z->registry);
+	z->registry = kids;
+	return ZOK;
+}
+
+static int zk_registered(struct store *st, const char *addr)
+{
+	struct zk_store *z = st->priv;
+
+	return bsearch(&addr, z->registry.data, (size_t)z->registry.count, sizeof(char *),
+		       cmp_str) != NULL;
 }
 
 static int zk_load(struct store *st, char **doc, char *err, size_t errlen)
@@ -297,6 +329,13 @@ static unsigned zk_process(struct store *st)
 	}
 	if (pend & PEND_CHANGED)
 		ev |= STORE_EV_CHANGED;
+	if (pend & (PEND_SERVERS | PEND_RECHECK)) {
+		rc = read_registry(z);
+		if (rc != ZOK)
+			fprintf(stderr, "dpcache-ctld: ZooKeeper registry %s: %s\n", z->servers,
+				zerror(rc));
+		ev |= STORE_EV_SERVERS;
+	}
 	if (z->leader != was)
 		ev |= STORE_EV_ROLE;
 	return ev;
@@ -324,6 +363,7 @@ static void zk_close(struct store *st)
 	if (z->zh != NULL)
 		zookeeper_close(z->zh); /* removes our ephemeral node at once */
 	close(z->efd);
+	deallocate_String_vector(&z->registry);
 	pthread_mutex_destroy(&z->lock);
 	free(z->buf);
 	free(z);
@@ -331,14 +371,15 @@ static void zk_close(struct store *st)
 }
 
 static const struct store_ops zk_ops = {
-    .name = "zookeeper",
-    .load = zk_load,
-    .save = zk_save,
-    .fd = zk_fd,
-    .process = zk_process,
-    .is_leader = zk_is_leader,
-    .describe = zk_describe,
-    .close = zk_close,
+	.name = "zookeeper",
+	.load = zk_load,
+	.save = zk_save,
+	.fd = zk_fd,
+	.process = zk_process,
+	.is_leader = zk_is_leader,
+	.registered = zk_registered,
+	.describe = zk_describe,
+	.close = zk_close,
 };
 
 int store_zk_open(struct store *st, const char *hosts, const char *root, const char *id,
@@ -363,6 +404,7 @@ int store_zk_open(struct store *st, const char *hosts, const char *root, const c
 	}
 	snprintf(z->election, sizeof(z->election), "%s/election", z->root);
 	snprintf(z->state, sizeof(z->state), "%s/state", z->root);
+	snprintf(z->servers, sizeof(z->servers), "%s/servers", z->root);
 	z->session_ms = session_ms;
 	z->state_version = -1;
 	pthread_mutex_init(&z->lock, NULL);
@@ -391,8 +433,11 @@ int store_zk_open(struct store *st, const char *hosts, const char *root, const c
 		return -ETIMEDOUT;
 	}
 	rc = elect(z);
+	if (rc == ZOK)
+		rc = read_registry(z);
 	if (rc != ZOK) {
-		snprintf(err, errlen, "--zk: election under %s: %s", z->election, zerror(rc));
+		snprintf(err, errlen, "--zk: election or registry under %s: %s", z->root,
+			 zerror(rc));
 		zk_close(st);
 		return -EIO;
 	}

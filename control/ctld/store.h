@@ -16,6 +16,7 @@
 /* Events that store_process() reports. */
 #define STORE_EV_CHANGED 0x1 /* the stored document changed: load it again */
 #define STORE_EV_ROLE	 0x2 /* leadership changed: ask store_is_leader() */
+#define STORE_EV_SERVERS 0x4 /* the server registry changed: ask registered() */
 
 struct store;
 
@@ -27,6 +28,11 @@ struct store_ops {
 	int (*fd)(struct store *st);	       /* to poll for events, or -1 */
 	unsigned (*process)(struct store *st); /* STORE_EV_* since the last call */
 	int (*is_leader)(struct store *st);
+	/*
+	 * Is server @p addr registered (a live ephemeral node)? 1 or 0; -1 if
+	 * this store keeps no registry. A hint only: probes decide TKO.
+	 */
+	int (*registered)(struct store *st, const char *addr);
 	/* One line about this instance's role and the leader, for `status`. */
 	void (*describe)(struct store *st, char *buf, size_t len);
 	void (*close)(struct store *st);

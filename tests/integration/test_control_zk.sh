@@ -79,6 +79,25 @@ out=$(ctl b region add r2 2>&1)
 [ $? -ne 0 ] && echo "$out" | grep -q "^dpcachectl: not the leader: follower ctld-b" &&
     t_ok "follower refuses changes, naming the leader" || t_fail "follower refuses changes" "$out"
 
+# The registry: a server's ephemeral node under ROOT/servers. When it vanishes
+# the leader probes that server at once; the probe (good here) decides.
+mkfifo "$DP_TMP/zkcli.in"
+java -cp "$DP_TMP/zk:/usr/share/java/zookeeper.jar" org.apache.zookeeper.ZooKeeperMain \
+    -server "127.0.0.1:$zk_port" -timeout 2000 <"$DP_TMP/zkcli.in" >"$DP_TMP/zkcli.log" 2>&1 &
+ZKCLI_PID=$!
+CT_PIDS+=("$ZKCLI_PID")
+exec 3>"$DP_TMP/zkcli.in"
+echo "create -e /dpcache-it/$$/servers/$S1 ''" >&3
+registered() { ctl a --json status | jq_py "[s.get('registered') for s in j['servers'] if s['addr'] == '$S1'][0]" | grep -q True; }
+ct_wait 15 registered && t_ok "a registered server shows in status" || t_fail "a registered server shows in status" "$(cat "$DP_TMP/zkcli.log")"
+ct_kill "$ZKCLI_PID"
+exec 3>&-
+unreg_seen() { grep -q "registry: $S1 unregistered; probing it now" "$DP_TMP/a.log"; }
+ct_wait 10 unreg_seen && t_ok "its node vanishing makes the leader probe it at once" || t_fail "unregistration triggers a probe" "$(tail -5 "$DP_TMP/a.log")"
+sleep 0.5
+up=$(ctl a --json status | jq_py "[s['state'] for s in j['servers'] if s['addr'] == '$S1'][0]")
+[ "$up" = up ] && t_ok "the probe, not the registry, decides: it stays up" || t_fail "a live unregistered server stays up" "state $up"
+
 ctl b --json config watch >"$DP_TMP/watch-b" 2>/dev/null &
 CT_PIDS+=("$!")
 sleep 0.2
