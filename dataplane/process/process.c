@@ -1,0 +1,675 @@
+/*
+ * Requests against the store, replies as memcached 1.6 sends them.
+ *
+ * Values take one copy each way. In: a value that arrived whole goes from the
+ * input into the item (store_set); one that arrives in pieces goes piece by
+ * piece into a reserved item (store_reserve / store_pending_write /
+ * store_commit), so no connection buffers a whole value. Out: the store's
+ * sink copies the value straight into the reply (proto_out_reserve); an
+ * optimistic read that has to retry rewinds the reply to where the item began.
+ */
+#include "process.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void process_conn_init(struct process_conn *c, const struct proto_config *cfg)
+{
+	memset(c, 0, sizeof(*c));
+	proto_parser_init(&c->parser, cfg, c->line, sizeof(c->line));
+}
+
+void process_conn_close(struct process_worker *w, struct process_conn *c)
+{
+	if (c->pending && c->pending_reserved)
+		store_abort(w->thread, &c->sp);
+	c->pending = false;
+	c->pending_reserved = false;
+}
+
+static bool is_meta(enum proto_cmd c)
+{
+	return c >= PROTO_CMD_MG && c <= PROTO_CMD_ME;
+}
+
+/* An error the executor found: text noreply hides it (out_string), meta never. */
+static void reply_error(struct proto_out *out, const struct proto_request *req,
+			enum proto_error err)
+{
+	if (!is_meta(req->cmd) && req->noreply)
+		return;
+	proto_compose_error_code(out, err);
+}
+
+static void reply_line(struct proto_out *out, const struct proto_request *req, const char *line)
+{
+	if (!is_meta(req->cmd) && req->noreply)
+		return;
+	proto_compose_line(out, line);
+}
+
+/* Remaining seconds of a protocol exptime, -1 for never. */
+static int64_t ttl_of(int64_t exptime, uint32_t now)
+{
+	uint32_t e = store_exptime(exptime, now);
+
+	return e == 0 ? -1 : (int64_t)e - (int64_t)now;
+}
+
+/* ---- reads: the sink writes the value into the reply ---- */
+
+struct reply_sink {
+	struct proto_out *out;
+	struct proto_out_mark mark;
+	const struct proto_request *req;
+	struct proto_span key;
+	uint32_t now;
+	char *dst;
+};
+
+static int sink_reserve(struct reply_sink *rs, uint32_t len)
+{
+	rs->dst = NULL;
+	if (len == 0)
+		return rs->out->error;
+	rs->dst = proto_out_reserve(rs->out, len);
+	return rs->dst == NULL ? -1 : 0;
+}
+
+static int text_begin(void *ctx, const struct store_item_info *info)
+{
+	struct reply_sink *rs = ctx;
+	bool cas = rs->req->cmd == PROTO_CMD_GETS || rs->req->cmd == PROTO_CMD_GATS;
+
+	proto_out_rewind(rs->out, &rs->mark);
+	proto_compose_value_line(rs->out, rs->key, info->flags, info->value_len, cas, info->cas);
+	return sink_reserve(rs, info->value_len);
+}
+
+static int sink_copy(void *ctx, uint32_t off, const void *src, uint32_t len)
+{
+	struct reply_sink *rs = ctx;
+
+	memcpy(rs->dst + off, src, len);
+	return 0;
+}
+
+static void meta_item_from(const struct proto_request *req, const struct store_item_info *info,
+			   uint32_t now, struct proto_meta_item *mi)
+{
+	const struct proto_meta *m = &req->meta;
+
+	memset(mi, 0, sizeof(*mi));
+	mi->key = req->key;
+	mi->key_binary = m->key_binary;
+	mi->value_len = info->value_len;
+	mi->client_flags = info->flags;
+	mi->cas = info->cas;
+	mi->ttl = info->created ? -1 : info->ttl;
+	mi->ttl_new = mi->ttl;
+	if (PROTO_META_HAS(m, 'T')) {
+		mi->ttl_changed = true;
+		mi->ttl_new = ttl_of(m->ttl, now);
+	} else if (PROTO_META_HAS(m, 'N') && info->created) {
+		mi->ttl_changed = true;
+		mi->ttl_new = ttl_of(m->vivify_ttl, now);
+	}
+	mi->last_access = info->last_access;
+	mi->fetched = info->fetched;
+	mi->win = info->win;
+	mi->stale = info->stale;
+	mi->win_sent = info->win_sent;
+	mi->created = info->created;
+}
+
+static int meta_begin(void *ctx, const struct store_item_info *info)
+{
+	struct reply_sink *rs = ctx;
+	struct proto_meta_item mi;
+
+	proto_out_rewind(rs->out, &rs->mark);
+	meta_item_from(rs->req, info, rs->now, &mi);
+	if (proto_compose_meta_line(rs->out, rs->req, PROTO_META_VA, &mi) != 0)
+		return -1;
+	return sink_reserve(rs, info->value_len);
+}
+
+static void do_get(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		   struct proto_out *out)
+{
+	bool touch = req->cmd == PROTO_CMD_GAT || req->cmd == PROTO_CMD_GATS;
+	struct store_get_args args = {.touch = touch, .exptime = req->exptime};
+	struct reply_sink rs = {.out = out, .req = req, .now = now};
+	struct store_sink sink = {text_begin, sink_copy, &rs};
+	struct store_item_info info;
+	uint32_t pos = 0;
+
+	while (proto_key_next(req, &pos, &rs.key)) {
+		enum store_result r;
+
+		proto_out_mark(out, &rs.mark);
+		if (touch)
+			r = store_mget(w->thread, rs.key.p, rs.key.len, now, &args, &sink, &info);
+		else
+			r = store_get(w->thread, rs.key.p, rs.key.len, now, &sink, &info);
+		if (r == STORE_OK)
+			proto_compose_line(out, "");
+		else if (out->error == 0)
+			proto_out_rewind(out, &rs.mark);
+	}
+	proto_compose_reply(out, NULL, PROTO_R_END);
+}
+
+static void do_mg(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		  struct proto_out *out)
+{
+	const struct proto_meta *m = &req->meta;
+	struct store_get_args args = {
+	    .touch = PROTO_META_HAS(m, 'T'),
+	    .exptime = m->ttl,
+	    .vivify = PROTO_META_HAS(m, 'N'),
+	    .vivify_exptime = m->vivify_ttl,
+	    .recache = PROTO_META_HAS(m, 'R'),
+	    .recache_ttl = m->recache_ttl > 0 ? (uint32_t)m->recache_ttl : 0,
+	    .no_bump = PROTO_META_HAS(m, 'u'),
+	};
+	struct reply_sink rs = {.out = out, .req = req, .key = req->key, .now = now};
+	struct store_sink sink = {meta_begin, sink_copy, &rs};
+	bool value = PROTO_META_HAS(m, 'v');
+	struct store_item_info info;
+	struct proto_meta_item mi;
+	enum store_result r;
+
+	proto_out_mark(out, &rs.mark);
+	r = store_mget(w->thread, req->key.p, req->key.len, now, &args, value ? &sink : NULL,
+		       &info);
+	if (r != STORE_OK) {
+		if (out->error == 0)
+			proto_out_rewind(out, &rs.mark);
+		proto_compose_meta(out, req, PROTO_META_EN, NULL);
+		return;
+	}
+	if (value) {
+		proto_compose_line(out, "");
+		return;
+	}
+	meta_item_from(req, &info, now, &mi);
+	proto_compose_meta(out, req, PROTO_META_HD, &mi);
+}
+
+static void do_me(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		  struct proto_out *out)
+{
+	struct store_get_args args = {.no_bump = true};
+	struct store_item_info info;
+	struct proto_me_info me;
+
+	if (store_mget(w->thread, req->key.p, req->key.len, now, &args, NULL, &info) != STORE_OK) {
+		proto_compose_reply(out, NULL, PROTO_R_EN);
+		return;
+	}
+	memset(&me, 0, sizeof(me));
+	me.key = req->key;
+	me.key_binary = req->meta.key_binary;
+	me.exp = info.ttl < 0 ? -1 : -info.ttl; /* memcached prints now - exptime */
+	me.la = info.last_access;
+	me.cas = info.cas;
+	me.fetched = info.fetched;
+	me.cls = 1;
+	me.size = 48 + 8 + req->key.len + 1 + info.value_len + 2;
+	proto_compose_me(out, &me);
+}
+
+/* ---- writes ---- */
+
+static enum store_op store_op_of(const struct proto_request *req)
+{
+	switch (req->cmd) {
+	case PROTO_CMD_ADD:
+		return STORE_OP_ADD;
+	case PROTO_CMD_REPLACE:
+		return STORE_OP_REPLACE;
+	case PROTO_CMD_APPEND:
+		return STORE_OP_APPEND;
+	case PROTO_CMD_PREPEND:
+		return STORE_OP_PREPEND;
+	case PROTO_CMD_CAS:
+		return STORE_OP_CAS;
+	case PROTO_CMD_MS:
+		break;
+	default:
+		return STORE_OP_SET;
+	}
+	switch (req->meta.mode) {
+	case 'E':
+		return STORE_OP_ADD;
+	case 'A':
+		return STORE_OP_APPEND;
+	case 'P':
+		return STORE_OP_PREPEND;
+	case 'R':
+		return PROTO_META_HAS(&req->meta, 'C') ? STORE_OP_CAS : STORE_OP_REPLACE;
+	default:
+		return PROTO_META_HAS(&req->meta, 'C') ? STORE_OP_CAS : STORE_OP_SET;
+	}
+}
+
+static void set_args_of(const struct proto_request *req, struct store_set_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->op = store_op_of(req);
+	a->flags = req->client_flags;
+	a->exptime = req->exptime;
+	a->cas = req->cas;
+	a->set_stale =
+	    req->cmd == PROTO_CMD_MS && PROTO_META_HAS(&req->meta, 'I') && a->op == STORE_OP_CAS;
+}
+
+/* memcached unlinks the old item when a set cannot store the new one. */
+static void unlink_on_failed_set(struct process_worker *w, const struct proto_request *req,
+				 struct proto_span key, uint32_t now)
+{
+	if (req->cmd == PROTO_CMD_SET || req->cmd == PROTO_CMD_MS)
+		store_delete(w->thread, key.p, key.len, now, NULL);
+}
+
+static void store_reply(struct process_worker *w, const struct proto_request *req,
+			struct proto_span key, enum store_result r, uint64_t cas, uint32_t now,
+			struct proto_out *out)
+{
+	static const enum proto_reply text[] = {
+	    [STORE_STORED] = PROTO_R_STORED,
+	    [STORE_NOT_STORED] = PROTO_R_NOT_STORED,
+	    [STORE_EXISTS] = PROTO_R_EXISTS,
+	    [STORE_NOT_FOUND] = PROTO_R_NOT_FOUND,
+	};
+	static const enum proto_meta_code meta[] = {
+	    [STORE_STORED] = PROTO_META_HD,
+	    [STORE_NOT_STORED] = PROTO_META_NS,
+	    [STORE_EXISTS] = PROTO_META_EX,
+	    [STORE_NOT_FOUND] = PROTO_META_NF,
+	};
+	struct proto_meta_item mi;
+
+	switch (r) {
+	case STORE_STORED:
+	case STORE_NOT_STORED:
+	case STORE_EXISTS:
+	case STORE_NOT_FOUND:
+		break;
+	case STORE_TOO_LARGE:
+		unlink_on_failed_set(w, req, key, now);
+		reply_error(out, req, PROTO_ERR_TOO_LARGE);
+		return;
+	default:
+		unlink_on_failed_set(w, req, key, now);
+		reply_error(out, req, PROTO_ERR_OUT_OF_MEMORY);
+		return;
+	}
+	if (req->cmd != PROTO_CMD_MS) {
+		proto_compose_reply(out, req, text[r]);
+		return;
+	}
+	memset(&mi, 0, sizeof(mi));
+	mi.key = key;
+	mi.key_binary = req->meta.key_binary;
+	mi.cas = r == STORE_STORED ? cas : 0;
+	proto_compose_meta(out, req, meta[r], &mi);
+}
+
+static void do_store(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		     struct proto_out *out)
+{
+	struct store_set_args args;
+	uint64_t cas = 0;
+	enum store_result r;
+
+	set_args_of(req, &args);
+	r = store_set(w->thread, req->key.p, req->key.len, req->value.p, req->value_len, now, &args,
+		      &cas);
+	store_reply(w, req, req->key, r, cas, now, out);
+}
+
+/* The first piece of a value that arrives in pieces. */
+static void store_begin(struct process_worker *w, struct process_conn *c,
+			const struct proto_request *req, uint32_t now, struct proto_out *out)
+{
+	enum store_result r;
+
+	c->pending = true;
+	c->pending_off = 0;
+	c->preq = *req;
+	memcpy(c->pkey, req->key.p, req->key.len);
+	c->pkey_len = req->key.len;
+	r = store_reserve(w->thread, req->key.p, req->key.len, req->value_len, now, &c->sp);
+	c->pending_reserved = r == STORE_OK;
+	if (!c->pending_reserved) {
+		struct proto_span key = {c->pkey, c->pkey_len};
+
+		c->pending = false;
+		proto_parser_discard_value(&c->parser);
+		store_reply(w, req, key, r == STORE_TOO_LARGE ? r : STORE_NO_MEMORY, 0, now, out);
+		return;
+	}
+	store_pending_write(&c->sp, 0, req->value.p, req->value.len);
+	c->pending_off = req->value.len;
+}
+
+static void store_end(struct process_worker *w, struct process_conn *c, uint32_t now,
+		      struct proto_out *out)
+{
+	struct proto_span key = {c->pkey, c->pkey_len};
+	struct store_set_args args;
+	uint64_t cas = 0;
+	enum store_result r;
+
+	c->preq.key = key;
+	set_args_of(&c->preq, &args);
+	r = store_commit(w->thread, &c->sp, now, &args, &cas);
+	c->pending = false;
+	c->pending_reserved = false;
+	store_reply(w, &c->preq, key, r, cas, now, out);
+}
+
+/* ---- the rest ---- */
+
+static void do_arith(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		     struct proto_out *out)
+{
+	struct store_arith_args a = {.incr = req->cmd == PROTO_CMD_INCR, .delta = req->delta};
+	uint64_t v = 0;
+	enum store_result r = store_arith(w->thread, req->key.p, req->key.len, now, &a, &v, NULL);
+
+	switch (r) {
+	case STORE_OK:
+		proto_compose_number(out, req, v);
+		break;
+	case STORE_NOT_FOUND:
+		proto_compose_reply(out, req, PROTO_R_NOT_FOUND);
+		break;
+	case STORE_NON_NUMERIC:
+		reply_error(out, req, PROTO_ERR_NON_NUMERIC);
+		break;
+	default:
+		reply_line(out, req, "SERVER_ERROR out of memory");
+		break;
+	}
+}
+
+static void do_ma(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		  struct proto_out *out)
+{
+	const struct proto_meta *m = &req->meta;
+	struct store_arith_args a = {
+	    .incr = m->mode != 'D' && m->mode != '-',
+	    .delta = m->delta,
+	    .cas = m->cas,
+	    .vivify = PROTO_META_HAS(m, 'N'),
+	    .initial = m->initial,
+	    .vivify_exptime = m->vivify_ttl,
+	    .touch = PROTO_META_HAS(m, 'T'),
+	    .exptime = m->ttl,
+	};
+	struct store_item_info info;
+	struct proto_meta_item mi;
+	char digits[24];
+	uint64_t v = 0;
+	enum store_result r;
+
+	memset(&info, 0, sizeof(info));
+	r = store_arith(w->thread, req->key.p, req->key.len, now, &a, &v, &info);
+	switch (r) {
+	case STORE_OK:
+		meta_item_from(req, &info, now, &mi);
+		mi.value_len =
+		    (uint32_t)snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+		/* the number lives on this stack: copy it, do not reference it */
+		if (proto_compose_meta_line(out, req,
+					    PROTO_META_HAS(m, 'v') ? PROTO_META_VA : PROTO_META_HD,
+					    &mi) == 0 &&
+		    PROTO_META_HAS(m, 'v')) {
+			proto_out_copy(out, digits, mi.value_len);
+			proto_compose_line(out, "");
+		}
+		break;
+	case STORE_NOT_FOUND:
+		proto_compose_meta(out, req, PROTO_META_NF, NULL);
+		break;
+	case STORE_EXISTS:
+		proto_compose_meta(out, req, PROTO_META_EX, NULL);
+		break;
+	case STORE_NON_NUMERIC:
+		proto_compose_error_code(out, PROTO_ERR_NON_NUMERIC);
+		break;
+	default:
+		proto_compose_line(out, "SERVER_ERROR out of memory");
+		break;
+	}
+}
+
+static void do_md(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		  struct proto_out *out)
+{
+	const struct proto_meta *m = &req->meta;
+	struct store_delete_args a = {
+	    .cas = m->cas,
+	    .invalidate = PROTO_META_HAS(m, 'I'),
+	    .set_exptime = PROTO_META_HAS(m, 'I') && PROTO_META_HAS(m, 'T'),
+	    .exptime = m->ttl,
+	};
+	enum store_result r = store_delete(w->thread, req->key.p, req->key.len, now, &a);
+
+	proto_compose_meta(out, req,
+			   r == STORE_OK       ? PROTO_META_HD
+			   : r == STORE_EXISTS ? PROTO_META_EX
+					       : PROTO_META_NF,
+			   NULL);
+}
+
+static void stat_u64(struct proto_out *out, const char *name, uint64_t v)
+{
+	char tmp[24];
+
+	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	proto_compose_stat(out, name, tmp);
+}
+
+/* The general stats the store can tell; settings/items/slabs/conns are issue 4's phase 3. */
+static void do_stats(struct process_worker *w, const struct proto_request *req, uint32_t now,
+		     struct proto_out *out)
+{
+	struct store_stats st;
+	uint32_t pos = 0;
+	struct proto_span a[2] = {{0}};
+	unsigned n = 0;
+	struct proto_request it = *req;
+
+	it.keys = req->args;
+	while (n < 2 && proto_key_next(&it, &pos, &a[n]))
+		n++;
+#define ARG_IS(i, s) (a[i].len == strlen(s) && memcmp(a[i].p, s, a[i].len) == 0)
+	if (n == 0) {
+		store_stats(w->store, -1, &st);
+		stat_u64(out, "pid", (uint64_t)getpid());
+		stat_u64(out, "time", now);
+		proto_compose_stat(out, "version", w->version);
+		stat_u64(out, "cmd_set", st.cmd_set);
+		stat_u64(out, "cmd_flush", st.cmd_flush);
+		stat_u64(out, "cmd_touch", st.cmd_touch);
+		stat_u64(out, "get_hits", st.get_hits);
+		stat_u64(out, "get_misses", st.get_misses);
+		stat_u64(out, "get_expired", st.get_expired);
+		stat_u64(out, "get_flushed", st.get_flushed);
+		stat_u64(out, "delete_misses", st.delete_misses);
+		stat_u64(out, "delete_hits", st.delete_hits);
+		stat_u64(out, "incr_misses", st.incr_misses);
+		stat_u64(out, "incr_hits", st.incr_hits);
+		stat_u64(out, "decr_misses", st.decr_misses);
+		stat_u64(out, "decr_hits", st.decr_hits);
+		stat_u64(out, "cas_misses", st.cas_misses);
+		stat_u64(out, "cas_hits", st.cas_hits);
+		stat_u64(out, "cas_badval", st.cas_badval);
+		stat_u64(out, "touch_hits", st.touch_hits);
+		stat_u64(out, "touch_misses", st.touch_misses);
+		stat_u64(out, "limit_maxbytes", st.limit_maxbytes);
+		stat_u64(out, "bytes", st.bytes);
+		stat_u64(out, "curr_items", st.curr_items);
+		stat_u64(out, "total_items", st.total_items);
+		stat_u64(out, "evictions", st.evictions);
+		stat_u64(out, "reclaimed", st.reclaimed);
+		proto_compose_reply(out, NULL, PROTO_R_END);
+	} else if (ARG_IS(0, "reset")) {
+		proto_compose_reply(out, NULL, PROTO_R_RESET);
+	} else if (ARG_IS(0, "detail")) {
+		if (n > 1 && (ARG_IS(1, "on") || ARG_IS(1, "off")))
+			proto_compose_reply(out, NULL, PROTO_R_OK);
+		else if (n > 1 && ARG_IS(1, "dump"))
+			proto_compose_reply(out, NULL, PROTO_R_END);
+		else
+			proto_compose_line(out, "CLIENT_ERROR usage: stats detail on|off|dump");
+	} else if (ARG_IS(0, "settings") || ARG_IS(0, "items") || ARG_IS(0, "slabs") ||
+		   ARG_IS(0, "conns")) {
+		proto_compose_reply(out, NULL, PROTO_R_END);
+	} else {
+		proto_compose_error_code(out, PROTO_ERR_UNKNOWN_COMMAND);
+	}
+#undef ARG_IS
+}
+
+/* Run one complete request; returns PROCESS_CLOSE for quit. */
+static enum process_status run(struct process_worker *w, const struct proto_request *req,
+			       uint32_t now, struct proto_out *out)
+{
+	enum store_result r;
+
+	switch (req->cmd) {
+	case PROTO_CMD_GET:
+	case PROTO_CMD_GETS:
+	case PROTO_CMD_GAT:
+	case PROTO_CMD_GATS:
+		do_get(w, req, now, out);
+		break;
+	case PROTO_CMD_SET:
+	case PROTO_CMD_ADD:
+	case PROTO_CMD_REPLACE:
+	case PROTO_CMD_APPEND:
+	case PROTO_CMD_PREPEND:
+	case PROTO_CMD_CAS:
+	case PROTO_CMD_MS:
+		do_store(w, req, now, out);
+		break;
+	case PROTO_CMD_DELETE:
+		r = store_delete(w->thread, req->key.p, req->key.len, now, NULL);
+		proto_compose_reply(out, req, r == STORE_OK ? PROTO_R_DELETED : PROTO_R_NOT_FOUND);
+		break;
+	case PROTO_CMD_INCR:
+	case PROTO_CMD_DECR:
+		do_arith(w, req, now, out);
+		break;
+	case PROTO_CMD_TOUCH:
+		r = store_touch(w->thread, req->key.p, req->key.len, now, req->exptime);
+		proto_compose_reply(out, req, r == STORE_OK ? PROTO_R_TOUCHED : PROTO_R_NOT_FOUND);
+		break;
+	case PROTO_CMD_FLUSH_ALL:
+		if (w->flush_disabled) {
+			reply_line(out, req, "CLIENT_ERROR flush_all not allowed");
+			break;
+		}
+		store_flush(w->store, now, req->has_delay && req->exptime > 0 ? req->exptime : 0);
+		proto_compose_reply(out, req, PROTO_R_OK);
+		break;
+	case PROTO_CMD_VERSION:
+		proto_compose_version(out, w->version);
+		break;
+	case PROTO_CMD_VERBOSITY:
+		proto_compose_reply(out, req, PROTO_R_OK);
+		break;
+	case PROTO_CMD_QUIT:
+		return PROCESS_CLOSE;
+	case PROTO_CMD_STATS:
+		do_stats(w, req, now, out);
+		break;
+	case PROTO_CMD_SHUTDOWN:
+		proto_compose_line(out, "ERROR: shutdown not enabled");
+		break;
+	case PROTO_CMD_MG:
+		do_mg(w, req, now, out);
+		break;
+	case PROTO_CMD_MD:
+		do_md(w, req, now, out);
+		break;
+	case PROTO_CMD_MA:
+		do_ma(w, req, now, out);
+		break;
+	case PROTO_CMD_MN:
+		proto_compose_reply(out, NULL, PROTO_R_MN);
+		break;
+	case PROTO_CMD_ME:
+		do_me(w, req, now, out);
+		break;
+	default:
+		proto_compose_error_code(out, PROTO_ERR_UNKNOWN_COMMAND);
+		break;
+	}
+	return PROCESS_OK;
+}
+
+static bool has_value(enum proto_cmd c)
+{
+	return (c >= PROTO_CMD_SET && c <= PROTO_CMD_CAS) || c == PROTO_CMD_MS;
+}
+
+enum process_status process_input(struct process_worker *w, struct process_conn *c, const char *buf,
+				  size_t len, uint32_t now, struct proto_out *out)
+{
+	size_t off = 0;
+
+	for (;;) {
+		struct proto_request req;
+		size_t used = 0;
+		enum proto_event ev = proto_parse(&c->parser, buf + off, len - off, &used, &req);
+
+		off += used;
+		switch (ev) {
+		case PROTO_EV_NEED_MORE:
+			return PROCESS_OK;
+		case PROTO_EV_CLOSE:
+			process_conn_close(w, c);
+			return PROCESS_CLOSE;
+		case PROTO_EV_REQUEST:
+			if (has_value(req.cmd) && req.value_partial) {
+				store_begin(w, c, &req, now, out);
+				break;
+			}
+			if (run(w, &req, now, out) == PROCESS_CLOSE) {
+				process_conn_close(w, c);
+				return PROCESS_CLOSE;
+			}
+			break;
+		case PROTO_EV_VALUE:
+			if (c->pending && c->pending_reserved) {
+				store_pending_write(&c->sp, c->pending_off, req.value.p,
+						    req.value.len);
+				c->pending_off += req.value.len;
+			}
+			break;
+		case PROTO_EV_VALUE_END:
+			if (c->pending)
+				store_end(w, c, now, out);
+			break;
+		case PROTO_EV_ERROR:
+			if (c->pending)
+				process_conn_close(w, c);
+			if (req.error == PROTO_ERR_TOO_LARGE)
+				unlink_on_failed_set(w, &req, req.key, now);
+			proto_compose_error(out, &req);
+			break;
+		}
+		if (out->error != 0) {
+			w->conn_errors++;
+			process_conn_close(w, c);
+			return PROCESS_CLOSE;
+		}
+	}
+}

@@ -1,0 +1,58 @@
+/*
+ * The executor: the one place where the protocol (lib/proto) and the store
+ * (dataplane/store) meet. A connection's bytes go in, replies come out in a
+ * struct proto_out; nothing here does I/O, so the TCP path, the UDP path and
+ * the tests drive it alike.
+ */
+#ifndef DPCACHE_PROCESS_H
+#define DPCACHE_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpcache/proto.h"
+#include "store/store.h"
+
+/* Per worker: the store as this thread sees it, and what `version` says. */
+struct process_worker {
+	struct store *store;
+	struct store_thread *thread;
+	const char *version;  /* "1.6.18"-like, for VERSION */
+	bool flush_disabled;  /* -F: flush_all answers CLIENT_ERROR flush_all not allowed */
+	uint64_t conn_errors; /* replies that did not fit the output (connection closed) */
+};
+
+/* Per connection: the parser, and a storage value that is still arriving. */
+struct process_conn {
+	struct proto_parser parser;
+	char line[PROTO_LINE_BUF_DEFAULT];
+	bool pending;	       /* a partial value is being written into `sp` */
+	bool pending_reserved; /* `sp` holds a reserved item */
+	uint32_t pending_off;
+	struct store_pending sp;
+	struct proto_request preq; /* the request of the pending value (spans not valid) */
+	char pkey[PROTO_KEY_MAX + 1];
+	uint32_t pkey_len;
+};
+
+void process_conn_init(struct process_conn *c, const struct proto_config *cfg);
+/* Drop a half-received value (connection closed). */
+void process_conn_close(struct process_worker *w, struct process_conn *c);
+
+/* What process_input wants done with the connection afterwards. */
+enum process_status {
+	PROCESS_OK = 0,	   /* all input consumed, replies in `out` */
+	PROCESS_CLOSE = 1, /* send `out`, then close (quit, or memcached closes too) */
+};
+
+/*
+ * Run every request in buf[0..len) (pipelined, possibly ending mid-request)
+ * at unix time `now`, appending replies to `out`. If `out` fills up, the
+ * connection is closed (PROCESS_CLOSE) after what fits: size `out` for the
+ * largest reply (item_size_max plus headers).
+ */
+enum process_status process_input(struct process_worker *w, struct process_conn *c, const char *buf,
+				  size_t len, uint32_t now, struct proto_out *out);
+
+#endif
