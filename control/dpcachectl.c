@@ -294,6 +294,18 @@ static void print_status(const struct ctl *ctl, json_t *reply)
 	json_object_foreach(json_object_get(reply, "health"), key, h)
 	    printf(" %s=%" JSON_INTEGER_FORMAT, key, json_integer_value(h));
 	printf("\n");
+	json_array_foreach(json_object_get(reply, "clusters"), i, s)
+	{
+		printf("cluster %s (region %s): %" JSON_INTEGER_FORMAT
+		       " servers, %" JSON_INTEGER_FORMAT
+		       " TKO, gutter %s with %" JSON_INTEGER_FORMAT "%s%s\n",
+		       str(s, "name"), str(s, "region"),
+		       json_integer_value(json_object_get(s, "servers")),
+		       json_integer_value(json_object_get(s, "tko")),
+		       str(s, "gutter")[0] ? str(s, "gutter") : "-",
+		       json_integer_value(json_object_get(s, "gutter_servers")),
+		       str(s, "advice")[0] ? " -- " : "", str(s, "advice"));
+	}
 	json_array_foreach(servers, i, s)
 	{
 		char stats[512];

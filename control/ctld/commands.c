@@ -294,6 +294,46 @@ static json_t *counters_json(const struct health_counters *n)
 	return o;
 }
 
+/*
+ * Per cluster: its servers, its gutter's, and advice when the gutter is
+ * missing or far from the paper's ~1% (at least one server).
+ */
+static json_t *clusters_json(const struct cfg *c)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; k < c->n_clusters; k++) {
+		const struct cfg_cluster *cl = &c->clusters[k];
+		const struct cfg_pool *g = cfg_gutter_of(c, cl->name);
+		unsigned n = 0, ng = 0, tko = 0;
+		const char *advice = "";
+
+		for (size_t i = 0; i < c->n_servers; i++) {
+			const struct cfg_pool *p = cfg_pool_find(c, c->servers[i].pool);
+
+			if (p == NULL || strcmp(p->cluster, cl->name) != 0)
+				continue;
+			if (p == g)
+				ng++;
+			else
+				n++;
+			tko += c->servers[i].tko;
+		}
+		if (g == NULL && n > 0)
+			advice = "no gutter pool: keys of a TKO server have no route";
+		else if (g != NULL && ng == 0 && n > 0)
+			advice = "the gutter pool has no servers";
+		else if (ng * 200 < n)
+			advice = "gutter below 0.5% of the cluster's servers";
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:i, s:s, s:i, s:i, s:s}", "name", cl->name, "region",
+				 cl->region, "servers", (json_int_t)n, "gutter",
+				 g != NULL ? g->name : "", "gutter_servers", (json_int_t)ng, "tko",
+				 (json_int_t)tko, "advice", advice));
+	}
+	return a;
+}
+
 static json_t *status(struct ctld *d)
 {
 	json_t *servers = json_array(), *o;
@@ -325,14 +365,15 @@ static json_t *status(struct ctld *d)
 		json_array_append_new(servers, o);
 	}
 	return json_pack(
-	    "{s:b, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}", "ok", 1, "id",
-	    d->opt.id, "role", d->leader ? "leader" : "follower", "store", role, "version",
+	    "{s:b, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "ok", 1,
+	    "id", d->opt.id, "role", d->leader ? "leader" : "follower", "store", role, "version",
 	    (json_int_t)d->cfg.version, "uptime_s",
 	    (json_int_t)((health_now_ms() - d->started_ms) / 1000), "counters", "commands",
 	    (json_int_t)d->n.commands, "command_errors", (json_int_t)d->n.command_errors,
 	    "versions_published", (json_int_t)d->n.versions_published, "store_errors",
 	    (json_int_t)d->n.store_errors, "clients_refused", (json_int_t)d->n.clients_refused,
-	    "health", counters_json(&d->health.total), "servers", servers);
+	    "health", counters_json(&d->health.total), "clusters", clusters_json(&d->cfg),
+	    "servers", servers);
 }
 
 static int is_mutation(const struct request *r)

@@ -132,7 +132,8 @@ file_v=$(jq_py 'j["version"]' <"$DP_TMP/config.json")
 [ "$file_v" = "$v_tko" ] && t_ok "config file carries the TKO version" || t_fail "config file carries the TKO version" "file $file_v, socket $v_tko"
 out=$(ctl a status 2>&1)
 echo "$out" | grep "$S2" | grep -q "state=tko" && echo "$out" | grep "$S1" | grep -q "curr_items=" &&
-    t_ok "status shows TKO and each server's own stats" || t_fail "status shows TKO and stats" "$out"
+    echo "$out" | grep -q "^cluster c1 (region r1): 3 servers, 1 TKO, gutter gut with 1$" &&
+    t_ok "status shows the cluster, TKO and each server's own stats" || t_fail "status shows TKO and stats" "$out"
 
 # Restart S2 on its port: after M good probes (with backoff) it returns.
 mc_start "${ports[1]}" || t_fail "memcached restarts"
