@@ -67,7 +67,7 @@ ct_kill() {
 ctld_start() {
     local name=$1 i
     shift
-    "$CTLD" --ctl-socket "$DP_TMP/$name.sock" "$@" >"$DP_TMP/$name.log" 2>&1 &
+    "$CTLD" --ctl-socket "$DP_TMP/$name.sock" "$@" >>"$DP_TMP/$name.log" 2>&1 &
     CTLD_PID=$!
     CT_PIDS+=("$CTLD_PID")
     for i in $(seq 100); do
@@ -108,3 +108,20 @@ ct_wait() {
 
 # now_ms: monotonic enough for measuring a few seconds.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ct_stop PID: SIGTERM, wait up to 5 s; returns the exit status (or 124).
+ct_stop() {
+    local i
+    kill -TERM "$1" 2>/dev/null
+    for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$1" 2>/dev/null && return 124
+    wait "$1"
+}
+
+# ct_sanitizer_check LOG...: t_ok unless a sanitizer complained in the logs.
+ct_sanitizer_check() {
+    local bad
+    bad=$(grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$@" 2>/dev/null)
+    [ -z "$bad" ] && t_ok "no sanitizer reports in the ctld logs" ||
+        t_fail "no sanitizer reports in the ctld logs" "$(cat $bad | head -30)"
+}

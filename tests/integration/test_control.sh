@@ -185,9 +185,8 @@ out=$(ctl a pool list)
 echo "$out" | grep -q "^main .*servers=2" && t_ok "pool list shows the change" || t_fail "pool list shows the change" "$out"
 
 # A clean stop removes the socket.
-kill -TERM "$CTLD_A"
-for i in $(seq 50); do kill -0 "$CTLD_A" 2>/dev/null || break; sleep 0.1; done
-wait "$CTLD_A"
+ct_stop "$CTLD_A"
 rc=$?
 [ "$rc" -eq 0 ] && [ ! -e "$DP_TMP/a.sock" ] && t_ok "SIGTERM: exit 0, socket removed" || t_fail "SIGTERM: exit 0, socket removed" "exit $rc"
+ct_sanitizer_check "$DP_TMP/a.log"
 t_done

@@ -148,4 +148,8 @@ esac
 fa=$(jq_py 'j["version"]' <"$DP_TMP/a-config.json")
 fb=$(jq_py 'j["version"]' <"$DP_TMP/b-config.json")
 [ "$fa" = "$last" ] && [ "$fb" = "$last" ] && t_ok "both config files at version $last" || t_fail "both config files at the last version" "a $fa, b $fb, want $last"
+ct_stop "$CTLD_A"; rc_a=$?
+ct_stop "$CTLD_B"; rc_b=$?
+[ "$rc_a" -eq 0 ] && [ "$rc_b" -eq 0 ] && t_ok "both ctlds stop cleanly on SIGTERM" || t_fail "both ctlds stop cleanly" "a: $rc_a, b: $rc_b"
+ct_sanitizer_check "$DP_TMP/a.log" "$DP_TMP/b.log"
 t_done
