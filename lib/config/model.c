@@ -18,7 +18,7 @@
 #include <string.h>
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -45,9 +45,11 @@ static void *grow(void *arr, size_t n, size_t size)
 	} while (0)
 
 static const char *const kind_names[] = {
-    [CFG_POOL_WILDCARD] = "wildcard",	  [CFG_POOL_NAMED] = "named",
-    [CFG_POOL_REPLICATED] = "replicated", [CFG_POOL_REGIONAL] = "regional",
-    [CFG_POOL_GUTTER] = "gutter",
+	[CFG_POOL_WILDCARD] = "wildcard",
+	[CFG_POOL_NAMED] = "named",
+	[CFG_POOL_REPLICATED] = "replicated",
+	[CFG_POOL_REGIONAL] = "regional",
+	[CFG_POOL_GUTTER] = "gutter",
 };
 
 const char *cfg_pool_kind_name(enum cfg_pool_kind kind)

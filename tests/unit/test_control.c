@@ -391,15 +391,15 @@ static void test_hash_order_independent(void)
 }
 
 static const struct cunit_test tests[] = {
-    {"model invariants", test_model_invariants},
-    {"JSON round trip", test_json_round_trip},
-    {"bad documents are refused whole", test_json_refused},
-    {"routes by prefix, regional, replicated", test_routes_by_prefix},
-    {"TKO keys go to the gutter, no rehash", test_tko_goes_to_gutter},
-    {"adding a server moves ~1/N of keys", test_hash_stability},
-    {"removing a server, weights", test_hash_remove_and_weights},
-    {"ring is order independent, hash frozen", test_hash_order_independent},
-    {NULL, NULL},
+	{"model invariants", test_model_invariants},
+	{"JSON round trip", test_json_round_trip},
+	{"bad documents are refused whole", test_json_refused},
+	{"routes by prefix, regional, replicated", test_routes_by_prefix},
+	{"TKO keys go to the gutter, no rehash", test_tko_goes_to_gutter},
+	{"adding a server moves ~1/N of keys", test_hash_stability},
+	{"removing a server, weights", test_hash_remove_and_weights},
+	{"ring is order independent, hash frozen", test_hash_order_independent},
+	{NULL, NULL},
 };
 
 int main(void)

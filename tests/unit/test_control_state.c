@@ -285,11 +285,11 @@ static void test_health_machine(void)
 }
 
 static const struct cunit_test tests[] = {
-    {"state file survives kill -9 in a write loop", test_state_file_kill9},
-    {"state file: missing, stale temporary", test_state_file_missing_and_garbage},
-    {"config versions only grow", test_config_versions},
-    {"health: K failures, backoff, M recoveries", test_health_machine},
-    {NULL, NULL},
+	{"state file survives kill -9 in a write loop", test_state_file_kill9},
+	{"state file: missing, stale temporary", test_state_file_missing_and_garbage},
+	{"config versions only grow", test_config_versions},
+	{"health: K failures, backoff, M recoveries", test_health_machine},
+	{NULL, NULL},
 };
 
 int main(void)
