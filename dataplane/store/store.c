@@ -112,6 +112,23 @@ unsigned store_partition_of(const struct store *s, const void *key, size_t klen)
 	return hash_part(store_hash(key, klen), s->cfg.partitions);
 }
 
+void store_prefetch(struct store_thread *t, uint64_t h, bool item)
+{
+	struct part *p = t->s->parts[hash_part(h, t->s->cfg.partitions)];
+	struct bucket *b = index_bucket(p, h);
+
+	if (!item) {
+		__builtin_prefetch(b);
+		return;
+	}
+	for (unsigned i = 0; i < BUCKET_SLOTS; i++) {
+		uint64_t sl = __atomic_load_n(&b->slot[i], __ATOMIC_RELAXED);
+
+		if (sl && (uint32_t)(sl >> 32) == hash_tag(h))
+			__builtin_prefetch(item_at(p, (uint32_t)sl));
+	}
+}
+
 unsigned store_partitions(const struct store *s)
 {
 	return s->cfg.partitions;

@@ -262,6 +262,14 @@ uint64_t store_hash(const void *key, size_t klen);
 /** The partition that owns a key (for steering requests to the owner). */
 unsigned store_partition_of(const struct store *s, const void *key, size_t klen);
 
+/**
+ * Warm the caches for a coming get of the key with hash h (store_hash):
+ * with item = false, prefetch its bucket; with item = true (a little later,
+ * once the bucket is in cache), also the items its tag matches. A burst of
+ * gets runs faster prefetching all buckets, then all items, then getting.
+ */
+void store_prefetch(struct store_thread *t, uint64_t h, bool item);
+
 /** Number of partitions. */
 unsigned store_partitions(const struct store *s);
 
