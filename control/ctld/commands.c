@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#define WORDS_MAX 12
+#define WORDS_MAX 12 /* key=value arguments of one request */
 
 struct request {
 	const char *object; /* region, cluster, pool, server, config, status, ... */
@@ -37,7 +37,7 @@ static const char *arg(const struct request *r, const char *key)
 /* Split @p line in place; 0, or -1 with a message in @p err. */
 static int parse(char *line, struct request *r, char *err, size_t errlen)
 {
-	char *words[WORDS_MAX + 3], *save = NULL, *w;
+	char *words[WORDS_MAX + 3], *save = NULL, *w; /* object, verb, name, arguments */
 	int n = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -66,6 +66,10 @@ static int parse(char *line, struct request *r, char *err, size_t errlen)
 			}
 			r->name = words[i];
 			continue;
+		}
+		if (r->n_kv == WORDS_MAX) {
+			snprintf(err, errlen, "more than %d key=value arguments", WORDS_MAX);
+			return -1;
 		}
 		*eq = '\0';
 		if (arg(r, words[i]) != NULL) {

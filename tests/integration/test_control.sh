@@ -78,16 +78,21 @@ def talk(data):
             break
         if not b: break
         out += b
-        if data.startswith(b"explode") and out.endswith(b"\n"): break
+        if not data.startswith(b"xxx") and out.endswith(b"\n"): break
     return out.decode()
 print(talk(b"explode now\n").strip())
 print(talk(b"x" * 5000 + b"\n").strip())
+print(talk(b"server list " + b" ".join(b"k%d=v" % i for i in range(13)) + b"\n").strip())
+print(talk(b"explode " + b" ".join(b"w%d" % i for i in range(20)) + b"\n").strip())
 EOF
 )
 echo "$raw" | sed -n 1p | grep -q '"ok":false,"error":"unknown command' &&
     t_ok "socket refuses an unknown command" || t_fail "socket refuses an unknown command" "$raw"
 echo "$raw" | sed -n 2p | grep -q '"error":"line longer than 4096 bytes"' &&
     t_ok "socket refuses an oversized line and closes" || t_fail "socket refuses an oversized line" "$raw"
+echo "$raw" | sed -n 3p | grep -q '"error":"more than 12 key=value arguments"' &&
+    echo "$raw" | sed -n 4p | grep -q '"error":"too many words"' &&
+    t_ok "socket refuses too many arguments" || t_fail "socket refuses too many arguments" "$raw"
 
 all_up() { ctl a --json status | jq_py 'all(s["state"] == "up" and s["counters"]["probes_ok"] > 0 for s in j["servers"])' | grep -q True; }
 ct_wait 5 all_up && t_ok "all four servers probed healthy" || t_fail "all four servers probed healthy" "$(ctl a status 2>&1)"
