@@ -112,7 +112,6 @@ static void meta_item_from(const struct proto_request *req, const struct store_i
 		mi->ttl_changed = true;
 		mi->ttl_new = ttl_of(m->ttl, now);
 	} else if (PROTO_META_HAS(m, 'N') && info->created) {
-		mi->ttl_changed = true;
 		mi->ttl_new = ttl_of(m->vivify_ttl, now);
 	}
 	mi->last_access = info->last_access;
@@ -318,6 +317,27 @@ static void store_reply(struct process_worker *w, const struct proto_request *re
 	proto_compose_meta(out, req, meta[r], &mi);
 }
 
+/*
+ * ms in append/prepend mode with C: memcached stores only if the CAS matches
+ * (C0 means no check). The store checks CAS for STORE_OP_CAS only, so look
+ * first. Not atomic with the write that follows: another writer of the
+ * partition can slip in between; the store should take this over.
+ */
+static bool append_cas_mismatch(struct process_worker *w, const struct proto_request *req,
+				struct proto_span key, uint32_t now)
+{
+	struct store_get_args args = {.no_bump = true};
+	struct store_item_info info;
+	enum store_op op = store_op_of(req);
+
+	if (req->cmd != PROTO_CMD_MS || req->cas == 0 ||
+	    (op != STORE_OP_APPEND && op != STORE_OP_PREPEND))
+		return false;
+	if (store_mget(w->thread, key.p, key.len, now, &args, NULL, &info) != STORE_OK)
+		return false; /* missing: the store answers NOT_STORED */
+	return info.cas != req->cas;
+}
+
 static void do_store(struct process_worker *w, const struct proto_request *req, uint32_t now,
 		     struct proto_out *out)
 {
@@ -325,6 +345,10 @@ static void do_store(struct process_worker *w, const struct proto_request *req, 
 	uint64_t cas = 0;
 	enum store_result r;
 
+	if (append_cas_mismatch(w, req, req->key, now)) {
+		store_reply(w, req, req->key, STORE_EXISTS, 0, now, out);
+		return;
+	}
 	set_args_of(req, &args);
 	r = store_set(w->thread, req->key.p, req->key.len, req->value.p, req->value_len, now, &args,
 		      &cas);
@@ -365,10 +389,15 @@ static void store_end(struct process_worker *w, struct process_conn *c, uint32_t
 	enum store_result r;
 
 	c->preq.key = key;
-	set_args_of(&c->preq, &args);
-	r = store_commit(w->thread, &c->sp, now, &args, &cas);
 	c->pending = false;
 	c->pending_reserved = false;
+	if (append_cas_mismatch(w, &c->preq, key, now)) {
+		store_abort(w->thread, &c->sp);
+		store_reply(w, &c->preq, key, STORE_EXISTS, 0, now, out);
+		return;
+	}
+	set_args_of(&c->preq, &args);
+	r = store_commit(w->thread, &c->sp, now, &args, &cas);
 	store_reply(w, &c->preq, key, r, cas, now, out);
 }
 

@@ -333,7 +333,7 @@ struct proto_meta_item {
 	uint64_t cas;		   /* c */
 	int64_t ttl;		   /* t: remaining seconds, -1 for none, before T/N applied */
 	int64_t ttl_new;	   /* t after a T (or N on a created item) earlier in the flags */
-	bool ttl_changed;	   /* T was applied (or N created the item) */
+	bool ttl_changed;	   /* T was applied (N counts when `created` is set) */
 	uint32_t last_access;	   /* l: seconds */
 	bool fetched;		   /* h */
 	bool win, stale, win_sent; /* W, X, Z */

@@ -296,8 +296,11 @@ static void meta_item_flags(struct proto_out *o, const struct proto_request *req
 	for (i = 0; i < m->norder; i++) {
 		switch (m->order[i]) {
 		case 'T':
-		case 'N':
 			if (it->ttl_changed)
+				ttl_new = true;
+			break;
+		case 'N':
+			if (it->created)
 				ttl_new = true;
 			break;
 		case 's':

@@ -184,6 +184,14 @@ static void test_meta_get(void)
 	r = parse1("mg foo T30 t\r\n");
 	proto_compose_meta(&out, &r, PROTO_META_HD, &it);
 	EXPECT("HD t30\r\n");
+	/* N only counts when it created the item: a hit shows the old TTL before T */
+	r = parse1("mg foo N30 t T50\r\n");
+	proto_compose_meta(&out, &r, PROTO_META_HD, &it);
+	EXPECT("HD t-1\r\n");
+	it.created = true;
+	proto_compose_meta(&out, &r, PROTO_META_HD, &it);
+	EXPECT("HD t30\r\n");
+	it.created = false;
 	/* leases: Z, then X, then W, after the requested flags */
 	r = parse1("mg foo c N30\r\n");
 	it.win = true;
