@@ -200,6 +200,42 @@ static void test_json_refused(void)
 	}
 }
 
+/* Damaged documents: never a crash, and what loads passes every check. */
+static void test_json_mutations(void)
+{
+	struct cfg c, back;
+	char *doc;
+	size_t len;
+	unsigned loaded = 0;
+
+	fleet(&c, 4);
+	pool(&c, "sessions", CFG_POOL_NAMED, "c1", "sess:", 0);
+	doc = cfg_to_json(&c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	len = strlen(doc);
+	srand(7);
+	for (unsigned i = 0; i < 3000; i++) {
+		char *m = strdup(doc);
+
+		for (int k = 0; k < 1 + rand() % 3; k++)
+			m[rand() % len] = (char)(32 + rand() % 95);
+		if (i % 7 == 0)
+			m[rand() % len] = '\0'; /* truncated */
+		if (cfg_from_json(&back, m, err, sizeof(err)) == 0) {
+			loaded++;
+			CU_ASSERT_EQUAL(cfg_check(&back, err, sizeof(err)), 0);
+			cfg_free(&back);
+		} else {
+			CU_ASSERT_EQUAL(back.n_servers + back.n_pools + back.n_regions, 0);
+		}
+		free(m);
+	}
+	printf("# JSON: 3000 damaged documents, %u still loaded (and passed every check)\n",
+	       loaded);
+	free(doc);
+	cfg_free(&c);
+}
+
 static void test_routes_by_prefix(void)
 {
 	struct cfg c;
@@ -394,6 +430,7 @@ static const struct cunit_test tests[] = {
 	{"model invariants", test_model_invariants},
 	{"JSON round trip", test_json_round_trip},
 	{"bad documents are refused whole", test_json_refused},
+	{"damaged documents: no crash, no half load", test_json_mutations},
 	{"routes by prefix, regional, replicated", test_routes_by_prefix},
 	{"TKO keys go to the gutter, no rehash", test_tko_goes_to_gutter},
 	{"adding a server moves ~1/N of keys", test_hash_stability},
