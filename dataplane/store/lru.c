@@ -20,7 +20,7 @@
 
 static inline unsigned item_seg(const struct item *it)
 {
-	return (it->iflags >> 4) & 3;
+	return (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) >> 4) & 3;
 }
 
 /* The segment lives in iflags bits 4-5, written by the writer only, but with
@@ -107,7 +107,7 @@ static void balance(struct store *s, struct part *p, unsigned cls, uint32_t now)
 			continue;
 		}
 		seg_del(p, it);
-		if (it->iflags & IF_ACTIVE) {
+		if (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_ACTIVE) {
 			clear_active(it);
 			seg_add(p, it, LRU_WARM);
 			CNT_INC(sc->c.moves_to_warm);
@@ -121,7 +121,7 @@ static void balance(struct store *s, struct part *p, unsigned cls, uint32_t now)
 		struct item *it = item_at(p, sc->lru[LRU_WARM].tail);
 
 		seg_del(p, it);
-		if (it->iflags & IF_ACTIVE) {
+		if (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_ACTIVE) {
 			clear_active(it);
 			seg_add(p, it, LRU_WARM);
 			CNT_INC(sc->c.moves_within_lru);
@@ -197,14 +197,14 @@ unsigned lru_pull(struct store *s, struct part *p, unsigned cls, uint32_t now, u
 			item_unlink_free(s, p, it, now, UNLINK_EXPIRED);
 			return 1;
 		}
-		if ((it->iflags & IF_ACTIVE) && k + 1 < tries) {
+		if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_ACTIVE) && k + 1 < tries) {
 			clear_active(it);
 			lru_bump_seg(s, p, it, LRU_WARM);
 			CNT_INC(sc->c.moves_to_warm);
 			balance(s, p, cls, now);
 			continue;
 		}
-		sc->victim_atime = it->atime;
+		sc->victim_atime = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
 		item_unlink_free(s, p, it, now, UNLINK_EVICT);
 		return 1;
 	}

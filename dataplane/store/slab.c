@@ -141,7 +141,7 @@ static unsigned oldest_class(struct store *s, struct part *p, unsigned not, uint
 		if (c == not || p->cls[c].pages < min_pages)
 			continue;
 		tail = lru_tail(p, c);
-		uint32_t t = tail ? tail->atime : 0; /* a class with pages but no items: oldest */
+		uint32_t t = tail ? __atomic_load_n(&tail->atime, __ATOMIC_RELAXED) : 0; /* a class with pages but no items: oldest */
 
 		if (t < best_t) {
 			best_t = t;
@@ -178,7 +178,7 @@ struct item *slab_alloc(struct store *s, struct part *p, unsigned cls, uint32_t 
 got:
 	it->cls = (uint8_t)cls;
 	it->state = 0;
-	it->iflags = 0;
+	__atomic_store_n(&it->iflags, 0, __ATOMIC_RELAXED); /* a late reader may still OR into it */
 	sc->used++;
 	return it;
 }
@@ -253,7 +253,9 @@ static uint32_t tail_age(struct part *p, unsigned c, uint32_t now)
 {
 	struct item *tail = lru_tail(p, c);
 
-	return tail && now > tail->atime ? now - tail->atime : 0;
+	uint32_t at = tail ? __atomic_load_n(&tail->atime, __ATOMIC_RELAXED) : now;
+
+	return now > at ? now - at : 0;
 }
 
 unsigned slab_rebalance(struct store *s, struct part *p, uint32_t now)

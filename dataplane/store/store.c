@@ -312,8 +312,7 @@ read_optimistic(struct store_thread *t, struct part *p, uint64_t h, const void *
 				*res = copy_value(found, sink, info);
 			}
 		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&head->version, __ATOMIC_RELAXED) != v1) {
+		if (bucket_read_end(head) != v1) {
 			CNT_INC(t->rc[p->id].read_retries);
 			continue;
 		}
@@ -382,7 +381,7 @@ static void item_release(struct store *s, struct part *p, struct item *it, uint3
 {
 	struct slab_class *sc = &p->cls[it->cls];
 	uint32_t total = item_total(it->klen, it->vlen);
-	bool fetched = it->iflags & IF_FETCHED;
+	bool fetched = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_FETCHED;
 
 	lru_unlink(s, p, it);
 	it->state &= (uint8_t)~IT_LINKED;
@@ -401,7 +400,9 @@ static void item_release(struct store *s, struct part *p, struct item *it, uint3
 		CNT_INC(sc->c.evicted);
 		if (it->exptime)
 			CNT_INC(sc->c.evicted_nonzero);
-		sc->c.evicted_time = now > it->atime ? now - it->atime : 0;
+		uint32_t at = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+
+		sc->c.evicted_time = now > at ? now - at : 0;
 		if (!fetched) {
 			CNT_INC(p->c.evicted_unfetched);
 			CNT_INC(sc->c.evicted_unfetched);
@@ -457,7 +458,7 @@ static struct item *item_new(struct store *s, struct part *p, const void *key, s
 	it->vlen = vlen;
 	it->flags = 0;
 	it->exptime = 0;
-	it->atime = now;
+	__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 	it->cas = 0;
 	memcpy(it->data, key, klen);
 	p->cls[cls].requested += total;
@@ -608,7 +609,7 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 		it->state |= IT_STALE | (old->state & IT_TOKEN);
 	}
 	it->cas = a->new_cas ? a->new_cas : next_cas(s, p);
-	it->atime = now;
+	__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 	CNT_INC(p->cls[it->cls].c.cmd_set);
 	item_link(s, p, h, it, old, now);
 	if (cas_out)

@@ -18,7 +18,7 @@
 #define T0 1700000000u
 #define NKEYS 256
 #define NTHREADS 2
-#define VMAX (64 << 10)
+#define VMAX (16 << 10)
 
 /* Value layout: "<key>:<version>:" then filler bytes that depend on both. */
 struct expect {
@@ -28,7 +28,7 @@ struct expect {
 
 static struct store *s;
 static struct expect expect[NKEYS];
-static volatile int stop;
+static int stop;
 
 struct worker_result {
 	uint64_t reads, hits, writes, torn, backwards, retries;
@@ -44,7 +44,7 @@ static uint64_t xs(uint64_t *r)
 
 static char filler(uint64_t key, uint64_t ver, uint32_t i)
 {
-	return (char)('A' + (key * 7 + ver * 13 + i) % 58);
+	return (char)(key * 7 + ver * 13 + i); /* wraps: cheap to check */
 }
 
 static uint32_t make_value(char *v, uint64_t key, uint64_t ver, uint32_t len)
@@ -87,7 +87,7 @@ static void *worker(void *arg)
 	uint64_t r = 0x9e3779b97f4a7c15ull * (tid + 1);
 	uint64_t ver = 0;
 
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
 		uint64_t key = xs(&r) % NKEYS;
 		char k[32];
 		int kl = snprintf(k, sizeof(k), "stress:%llu", (unsigned long long)key);
@@ -95,7 +95,7 @@ static void *worker(void *arg)
 
 		if (key % NTHREADS == tid && what < 30) {
 			struct expect *e = &expect[key];
-			uint32_t len = xs(&r) % 100 < 95 ? 20 + xs(&r) % 2000 : 20 + xs(&r) % VMAX;
+			uint32_t len = xs(&r) % 100 < 98 ? 20 + xs(&r) % 1000 : 20 + xs(&r) % VMAX;
 
 			ver = ver + 1;
 			uint64_t v = (ver << 8) | tid;
@@ -207,6 +207,19 @@ static void test_stress(void)
 	CU_ASSERT_EQUAL(st.evictions, 0);
 	store_teardown(s, false);
 }
+
+#if defined(__SANITIZE_THREAD__)
+/*
+ * The optimistic read copies item bytes that a writer may be changing, then
+ * throws the copy away if the bucket version moved: a race by design, which
+ * this test checks for its effects (no torn value). Everything else TSan sees.
+ */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+	return "race:read_optimistic\n";
+}
+#endif
 
 static struct cunit_test tests[] = {
 	{"crew_stress_2_threads", test_stress},
