@@ -235,7 +235,8 @@ bool slab_move_page(struct store *s, struct part *p, unsigned from, unsigned to,
 		struct item *it = (struct item *)(page + (uint64_t)i * sf->size);
 
 		if (it->state & IT_LINKED)
-			item_unlink_free(s, p, it, now, UNLINK_EVICT);
+			item_unlink_free(s, p, it, now,
+					 item_is_live(s, p, it, now) ? UNLINK_MOVE : UNLINK_EXPIRED);
 		if (it->state & IT_FREE)
 			free_remove(p, sf, it);
 	}

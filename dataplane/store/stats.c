@@ -20,6 +20,8 @@ static void add_part(const struct store *s, unsigned i, struct store_stats *o)
 	o->reclaimed += CNT_GET(c->reclaimed);
 	o->transient_freed += CNT_GET(c->transient_freed);
 	o->slabs_moved += CNT_GET(c->slabs_moved);
+	o->slab_reassign_evictions += CNT_GET(c->slab_reassign_evictions);
+	o->hash_bytes += (uint64_t)(p->nbuckets + p->nover) * sizeof(struct bucket);
 	o->cmd_set += CNT_GET(c->cmd_set);
 	o->cmd_touch += CNT_GET(c->cmd_touch);
 	o->touch_hits += CNT_GET(c->touch_hits);

@@ -395,6 +395,8 @@ static void item_release(struct store *s, struct part *p, struct item *it, uint3
 			CNT_INC(p->c.expired_unfetched);
 			CNT_INC(sc->c.expired_unfetched);
 		}
+	} else if (why == UNLINK_MOVE) {
+		CNT_INC(p->c.slab_reassign_evictions);
 	} else if (why == UNLINK_EVICT) {
 		CNT_INC(p->c.evictions);
 		CNT_INC(sc->c.evicted);

@@ -182,12 +182,14 @@ struct store_stats {
 	uint64_t bytes;             /**< bytes of linked items (header + key + value) */
 	uint64_t limit_maxbytes;    /**< the memory limit */
 	uint64_t total_malloced;    /**< slab pages handed to classes, in bytes (never > limit) */
-	uint64_t evictions;         /**< live items evicted to make room */
+	uint64_t evictions;         /**< live items evicted from an LRU tail to make room */
 	uint64_t expired_unfetched; /**< expired items reclaimed that were never fetched */
 	uint64_t evicted_unfetched; /**< evicted items that were never fetched */
 	uint64_t reclaimed;         /**< expired or flushed items whose memory was reused */
 	uint64_t transient_freed;   /**< items freed by the transient cache */
 	uint64_t slabs_moved;       /**< pages moved between classes by rebalancing */
+	uint64_t slab_reassign_evictions; /**< live items dropped with a page that moved */
+	uint64_t hash_bytes;        /**< memory of the hash index (not in limit_maxbytes) */
 	uint64_t get_hits;
 	uint64_t get_misses;
 	uint64_t get_expired;       /**< gets that found an expired item */

@@ -96,7 +96,7 @@ struct slab_class {
 struct part_counters {
 	uint64_t curr_items, total_items, bytes;
 	uint64_t evictions, expired_unfetched, evicted_unfetched, reclaimed;
-	uint64_t transient_freed, slabs_moved;
+	uint64_t transient_freed, slabs_moved, slab_reassign_evictions;
 	uint64_t cmd_set, cmd_touch, touch_hits, touch_misses;
 	uint64_t delete_hits, delete_misses, incr_hits, incr_misses, decr_hits, decr_misses;
 	uint64_t cas_hits, cas_misses, cas_badval, cmd_flush;
@@ -325,7 +325,7 @@ unsigned lru_transient_reap(struct store *s, struct part *p, uint32_t now, unsig
 unsigned lru_reclaim(struct store *s, struct part *p, uint32_t now, unsigned budget);
 
 /* ---- store.c: unlink an item from index + LRU, account, free ---- */
-enum unlink_why { UNLINK_DELETE, UNLINK_REPLACE, UNLINK_EXPIRED, UNLINK_EVICT };
+enum unlink_why { UNLINK_DELETE, UNLINK_REPLACE, UNLINK_EXPIRED, UNLINK_EVICT, UNLINK_MOVE };
 void item_unlink_free(struct store *s, struct part *p, struct item *it, uint32_t now,
 		      enum unlink_why why);
 

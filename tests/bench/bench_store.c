@@ -192,6 +192,8 @@ static uint64_t store_fill(uint64_t limit_mb, uint64_t sets, uint64_t *first)
 		}
 	}
 	store_stats(s, -1, &st);
+	printf("store_total_malloced_mb %.1f (limit %llu)\n", st.total_malloced / 1048576.0,
+	       (unsigned long long)limit_mb);
 	store_teardown(s, false);
 	return st.curr_items;
 }
@@ -224,14 +226,14 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-/* `stats` → the value of one counter. */
-static uint64_t mc_stat(int fd, const char *name)
+/* `cmd` (stats, stats slabs) → the value of one counter. */
+static uint64_t mc_stat_cmd(int fd, const char *cmd, const char *name)
 {
 	static char buf[1 << 16];
 	size_t n = 0;
 	char pat[64];
 
-	write_all(fd, "stats\r\n", 7);
+	write_all(fd, cmd, strlen(cmd));
 	while (n < sizeof(buf) - 1) {
 		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
 
@@ -246,6 +248,11 @@ static uint64_t mc_stat(int fd, const char *name)
 	char *p = strstr(buf, pat);
 
 	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+static uint64_t mc_stat(int fd, const char *name)
+{
+	return mc_stat_cmd(fd, "stats\r\n", name);
 }
 
 static uint64_t memcached_fill(int port, uint64_t sets, uint64_t *first)
@@ -281,6 +288,8 @@ static uint64_t memcached_fill(int port, uint64_t sets, uint64_t *first)
 	}
 	uint64_t items = mc_stat(fd, "curr_items");
 
+	printf("memcached_total_malloced_mb %.1f\n",
+	       mc_stat_cmd(fd, "stats slabs\r\n", "total_malloced") / 1048576.0);
 	close(fd);
 	return items;
 }
