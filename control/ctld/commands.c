@@ -400,6 +400,17 @@ static int is_list(const struct request *r)
 		strcmp(r->object, "pool") == 0 || strcmp(r->object, "server") == 0);
 }
 
+/* The commands that only read: lists, status, ping, config get|watch. */
+static int is_read(const struct request *r)
+{
+	if (is_list(r))
+		return 1;
+	if (strcmp(r->object, "status") == 0 || strcmp(r->object, "ping") == 0)
+		return r->verb[0] == '\0';
+	return strcmp(r->object, "config") == 0 &&
+	       (strcmp(r->verb, "get") == 0 || strcmp(r->verb, "watch") == 0);
+}
+
 void ctld_command(struct ctld *d, struct ctl_client *cl, char *line)
 {
 	char err[400];
@@ -424,24 +435,22 @@ void ctld_command(struct ctld *d, struct ctl_client *cl, char *line)
 		}
 		return;
 	}
-	if (r.name != NULL || r.n_kv > 0) {
+	if (!is_read(&r)) {
+		snprintf(err, sizeof(err), "unknown command '%s%s%s'", r.object,
+			 r.verb[0] ? " " : "", r.verb);
+		reply_error(d, cl, err);
+	} else if (r.name != NULL || r.n_kv > 0) {
 		snprintf(err, sizeof(err), "'%s%s%s' takes no arguments", r.object,
 			 r.verb[0] ? " " : "", r.verb);
 		reply_error(d, cl, err);
 	} else if (is_list(&r)) {
 		reply_json(cl, list(d, r.object));
-	} else if (strcmp(r.object, "status") == 0 && r.verb[0] == '\0') {
+	} else if (strcmp(r.object, "status") == 0) {
 		reply_json(cl, status(d));
-	} else if (strcmp(r.object, "config") == 0 && strcmp(r.verb, "get") == 0) {
-		ctld_send_config(d, cl);
-	} else if (strcmp(r.object, "config") == 0 && strcmp(r.verb, "watch") == 0) {
-		cl->watching = 1;
-		ctld_send_config(d, cl);
-	} else if (strcmp(r.object, "ping") == 0 && r.verb[0] == '\0') {
+	} else if (strcmp(r.object, "ping") == 0) {
 		reply_ok(cl, d->cfg.version);
 	} else {
-		snprintf(err, sizeof(err), "unknown command '%s%s%s'", r.object,
-			 r.verb[0] ? " " : "", r.verb);
-		reply_error(d, cl, err);
+		cl->watching |= strcmp(r.verb, "watch") == 0;
+		ctld_send_config(d, cl);
 	}
 }
