@@ -204,6 +204,26 @@ out=$(ctl a server remove "$S3")
 out=$(ctl a pool list)
 echo "$out" | grep -q "^main .*servers=2" && t_ok "pool list shows the change" || t_fail "pool list shows the change" "$out"
 
+# status reads a dpcached's counters from its admin socket (admin=PATH); a
+# stand-in answers `stats` the way dpcached's admin socket does.
+"$PYTHON" - "$DP_TMP/fake-admin.sock" <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept()
+    if c.recv(100).startswith(b"stats"):
+        c.sendall(b"STAT uptime 42\r\nSTAT workers 1\r\nSTAT rx_packets 1234\r\nEND\r\n")
+    c.close()
+EOF
+CT_PIDS+=("$!")
+ct_wait 5 test -S "$DP_TMP/fake-admin.sock"
+S5=127.0.0.1:$(ct_free_port)
+ctl a server add "$S5" pool=gut admin="$DP_TMP/fake-admin.sock" >/dev/null
+out=$(ctl a status 2>&1)
+echo "$out" | grep "^$S5 " | grep -q "rx_packets=1234" &&
+    t_ok "status pulls a server's stats from its admin socket" || t_fail "status pulls stats from the admin socket" "$out"
+
 # A clean stop removes the socket.
 ct_stop "$CTLD_A"
 rc=$?
