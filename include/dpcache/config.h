@@ -171,4 +171,10 @@ char *cfg_to_json(const struct cfg *c);
  */
 int cfg_from_json(struct cfg *c, const char *text, char *err, size_t errlen);
 
+/**
+ * Load the document a ctld wrote with --config-out (for clients that read
+ * files). Same contract as cfg_from_json(); -ENOENT if there is no file.
+ */
+int cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen);
+
 #endif

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -205,6 +206,26 @@ int cfg_from_json(struct cfg *c, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
 			 jerr.text);
 		return -EINVAL;
+	}
+	rc = load(c, doc, err, errlen);
+	json_decref(doc);
+	if (rc < 0)
+		cfg_free(c);
+	return rc;
+}
+
+int cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		rc = access(path, R_OK) < 0 && errno == ENOENT ? -ENOENT : -EINVAL;
+		snprintf(err, errlen, "%s: %s", path, jerr.text);
+		return rc;
 	}
 	rc = load(c, doc, err, errlen);
 	json_decref(doc);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cunit_tap.h"
 #include "dpcache/config.h"
@@ -159,6 +160,21 @@ static void test_json_round_trip(void)
 	CU_ASSERT_TRUE(cfg_server_find(&back, "10.0.0.2:11211")->tko);
 	CU_ASSERT_TRUE(cfg_server_find(&back, "10.0.0.3:11211")->draining);
 	CU_ASSERT_EQUAL(cfg_pool_find(&back, "hot")->replicas, 3);
+	{
+		char path[] = "/tmp/dpcache-cfg.XXXXXX";
+		int fd = mkstemp(path);
+		struct cfg from_file;
+
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+		close(fd);
+		CU_ASSERT_EQUAL(cfg_load_file(&from_file, path, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(from_file.version, 42);
+		CU_ASSERT_EQUAL(from_file.n_servers, c.n_servers);
+		cfg_free(&from_file);
+		unlink(path);
+		CU_ASSERT_EQUAL(cfg_load_file(&from_file, path, err, sizeof(err)), -ENOENT);
+	}
 	again = cfg_to_json(&back);
 	CU_ASSERT_STRING_EQUAL(doc, again); /* stable: same model, same bytes */
 	for (unsigned k = 0; k < 1000; k++)
