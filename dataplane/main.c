@@ -18,6 +18,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <errno.h>
+
+#include <rte_malloc.h>
+
 #include "admin/admin.h"
 #include "net/port.h"
 #include "options.h"
@@ -98,8 +102,75 @@ static int find_separator(int argc, char **argv)
 	return argc;
 }
 
+static void store_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "dpcached: store: %s\n", line);
+}
+
+/* One partition per worker, each on its worker's NUMA node. */
+static int cache_setup(const struct dp_options *opts, unsigned int nb_workers, struct store **out,
+		       char *err, size_t errlen)
+{
+	struct store_config cfg = {
+		.limit_bytes = (uint64_t)opts->memory_limit << 20,
+		.item_size_max = opts->item_size_max,
+		.partitions = nb_workers,
+		.threads = nb_workers,
+		.numa_bind = rte_socket_count() > 1,
+		.memory_file = opts->memory_file[0] != '\0' ? opts->memory_file : NULL,
+		.log = store_log,
+	};
+	unsigned int lcore, i = 0;
+	int rc;
+
+	if (nb_workers > STORE_PARTITIONS_MAX) {
+		snprintf(err, errlen, "%u workers: the store has at most %d partitions", nb_workers,
+			 STORE_PARTITIONS_MAX);
+		return -EINVAL;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		cfg.numa_node[i++] = (int)rte_lcore_to_socket_id(lcore);
+	rc = store_setup(&cfg, out);
+	if (rc < 0)
+		snprintf(err, errlen, "store: %s (check -m, -I and --memory-file)", strerror(-rc));
+	else if (store_reattached(*out))
+		printf("dpcached: re-attached to the cache in %s\n", opts->memory_file);
+	return rc;
+}
+
+/* A worker's UDP service, allocated on its own NUMA node. */
+static int worker_udp_setup(struct worker *w, unsigned int lcore, unsigned int tid,
+			    const struct dp_options *opts, struct rte_mempool *pool)
+{
+	struct proto_config pcfg = {.item_size_max = opts->item_size_max,
+				    .udp_allow = opts->udp_writes ? ~UINT64_C(0) : 0};
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+
+	w->udp_svc = rte_zmalloc_socket("udp_service", sizeof(*w->udp_svc), RTE_CACHE_LINE_SIZE,
+					socket);
+	if (w->udp_svc == NULL)
+		return -ENOMEM;
+	return udp_service_setup(w->udp_svc, w->store, tid, &pcfg, pool, socket);
+}
+
+static void workers_teardown(void)
+{
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = &workers[lcore];
+
+		if (w->udp_svc != NULL) {
+			udp_service_teardown(w->udp_svc);
+			rte_free(w->udp_svc);
+			w->udp_svc = NULL;
+		}
+	}
+}
+
 static int run(const struct dp_options *opts, struct port_info *port, struct rte_mempool *pool,
-	       char *err, size_t errlen)
+	       struct store *store, char *err, size_t errlen)
 {
 	/* Static: the telemetry thread reads it until the EAL is cleaned up. */
 	static struct stats_source stats;
@@ -123,23 +194,34 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		udp.allow.net[i].mask = opts->udp_allow.e[i].netmask;
 		udp.allow.n = i + 1;
 	}
-	stats = (struct stats_source){.opts = opts, .port = port, .pool = pool,
+	stats = (struct stats_source){.opts = opts, .port = port, .pool = pool, .store = store,
 				      .started = time(NULL)};
 	if (stats_telemetry_register(&stats) < 0)
 		fprintf(stderr, "dpcached: telemetry: /dpcache/stats not registered\n");
-	rc = admin_setup(&admin, opts->admin_socket, &cmds, err, errlen);
-	if (rc < 0)
-		return rc;
+	/* Every worker is fully set up before the first one starts polling. */
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = &workers[lcore];
 
 		w->iface = iface;
 		w->udp = udp;
+		w->store = store;
+		w->partition = queue;
+		w->tx_cksum_offload = port->tx_cksum_offload;
 		w->port_id = port->port_id;
-		w->queue_id = queue++;
+		w->queue_id = queue;
 		w->idle_sleep_us = opts->idle_sleep;
-		w->active = 1;
-		rte_eal_remote_launch(worker_main, w, lcore);
+		if (opts->udp_port != 0 && worker_udp_setup(w, lcore, queue, opts, pool) < 0) {
+			snprintf(err, errlen, "worker %u: cannot set up the UDP service", lcore);
+			return -ENOMEM;
+		}
+		queue++;
+	}
+	rc = admin_setup(&admin, opts->admin_socket, &cmds, err, errlen);
+	if (rc < 0)
+		return rc;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		workers[lcore].active = 1;
+		rte_eal_remote_launch(worker_main, &workers[lcore], lcore);
 	}
 	printf("dpcached: ready: port %u (%s), %u workers, admin socket %s\n", port->port_id,
 	       port->driver, queue, opts->admin_socket);
@@ -156,6 +238,7 @@ int main(int argc, char **argv)
 	struct dp_options opts;
 	struct port_info port;
 	struct rte_mempool *pool;
+	struct store *store;
 	char err[256];
 	int sep = find_separator(argc, argv);
 	char *eal_argv[argc + 2];
@@ -220,12 +303,19 @@ int main(int argc, char **argv)
 		die(err);
 		goto out_port;
 	}
-	if (run(&opts, &port, pool, err, sizeof(err)) < 0)
+	if (cache_setup(&opts, nb_workers, &store, err, sizeof(err)) < 0) {
+		die(err);
+		goto out_port;
+	}
+	if (run(&opts, &port, pool, store, err, sizeof(err)) < 0)
 		die(err);
 	else
 		rc = EXIT_SUCCESS;
 	worker_stop_all();
 	rte_eal_mp_wait_lcore();
+	workers_teardown();
+	/* A clean stop marks the memory file re-attachable (hot restart). */
+	store_teardown(store, rc == EXIT_SUCCESS);
 out_port:
 	port_teardown(opts.port);
 	rte_mempool_free(pool);

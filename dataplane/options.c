@@ -119,6 +119,31 @@ int dp_parse_cidr_list(const char *s, struct dp_cidr_list *out)
 	return out->n > 0 ? 0 : -1;
 }
 
+/* memcached's -I form: bytes, or k/m (either case) multiples; at least 1k. */
+int dp_parse_size(const char *s, unsigned int max, unsigned int *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'k' || *end == 'K') {
+		v <<= 10;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		v <<= 20;
+		end++;
+	}
+	if (*end != '\0' || v < 1024 || v > max)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
 static const char *type_expectation(const struct option_desc *d, char *buf, size_t len)
 {
 	switch (d->type) {
@@ -131,6 +156,9 @@ static const char *type_expectation(const struct option_desc *d, char *buf, size
 		return buf;
 	case DP_OPT_UINT:
 		snprintf(buf, len, "an integer from 0 to %u", d->max);
+		return buf;
+	case DP_OPT_SIZE:
+		snprintf(buf, len, "a size from 1k to %um (bytes, or with k or m)", d->max >> 20);
 		return buf;
 	case DP_OPT_CIDR_LIST:
 		snprintf(buf, len, "a list of up to %d networks such as 198.18.0.0/15,10.1.0.0/16",
@@ -158,6 +186,8 @@ static int option_set(struct dp_options *opts, const struct option_desc *d, cons
 		return dp_parse_uint(val, d->max, field);
 	case DP_OPT_CIDR_LIST:
 		return dp_parse_cidr_list(val, field);
+	case DP_OPT_SIZE:
+		return dp_parse_size(val, d->max, field);
 	}
 	return -1;
 }
@@ -230,6 +260,10 @@ enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char 
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return DP_OPTIONS_ERROR;
+	}
+	if (opts->memory_limit == 0) {
+		snprintf(err, errlen, "--memory-limit: must be at least 1 MB");
 		return DP_OPTIONS_ERROR;
 	}
 	if (!opts->ip.set) {

@@ -17,6 +17,7 @@ enum dp_option_type {
 	DP_OPT_STRING,	    /* char[DP_OPT_STRING_MAX] */
 	DP_OPT_UINT,	    /* unsigned int, bounded by the table's max */
 	DP_OPT_CIDR_LIST,   /* struct dp_cidr_list: CIDR[,CIDR...] */
+	DP_OPT_SIZE,	    /* unsigned int bytes, with an optional k or m suffix */
 };
 
 #define DP_OPT_STRING_MAX 108 /* sizeof(sun_path) */
@@ -55,6 +56,14 @@ struct dp_mac {
 	X(udp_port, 'U', DP_OPT_UINT, "11211", 65535, "PORT", "UDP port for memcache (0: off)")    \
 	X(udp_allow, 0, DP_OPT_CIDR_LIST, NULL, 0, "CIDR[,CIDR...]",                               \
 	  "sources that UDP answers (amplification guard; default: the --ip subnet)")             \
+	X(udp_writes, 0, DP_OPT_UINT, "0", 1, "0|1",                                               \
+	  "1: every command over UDP; 0: only get, gets, mg and mn (reads cannot amplify writes)") \
+	X(memory_limit, 'm', DP_OPT_UINT, "64", 1048576, "MB",                                      \
+	  "memory for items in megabytes (a hard limit)")                                          \
+	X(item_size_max, 'I', DP_OPT_SIZE, "1m", 128 << 20, "BYTES",                               \
+	  "largest item (key + value + header), with k or m suffix; from 1k")                      \
+	X(memory_file, 0, DP_OPT_STRING, "", 0, "PATH",                                            \
+	  "keep the cache in this file (on hugetlbfs for hugepages) so a restart re-attaches")     \
 	X(idle_sleep, 0, DP_OPT_UINT, "0", 100000, "USEC",                                         \
 	  "after 1000 empty polls, sleep USEC between polls (0: busy poll)")
 
@@ -63,11 +72,13 @@ struct dp_mac {
 #define DP_OPT_CTYPE_DP_OPT_STRING char
 #define DP_OPT_CTYPE_DP_OPT_UINT unsigned int
 #define DP_OPT_CTYPE_DP_OPT_CIDR_LIST struct dp_cidr_list
+#define DP_OPT_CTYPE_DP_OPT_SIZE unsigned int
 #define DP_OPT_ARRAY_DP_OPT_IPV4_PREFIX
 #define DP_OPT_ARRAY_DP_OPT_MAC
 #define DP_OPT_ARRAY_DP_OPT_STRING [DP_OPT_STRING_MAX]
 #define DP_OPT_ARRAY_DP_OPT_UINT
 #define DP_OPT_ARRAY_DP_OPT_CIDR_LIST
+#define DP_OPT_ARRAY_DP_OPT_SIZE
 
 struct dp_options {
 #define DP_OPTION_FIELD(field, shortopt, type, def, max, metavar, help)                                      \
@@ -97,5 +108,6 @@ int dp_parse_ipv4_prefix(const char *s, struct dp_ipv4_prefix *out);
 int dp_parse_mac(const char *s, struct dp_mac *out);
 int dp_parse_uint(const char *s, unsigned int max, unsigned int *out);
 int dp_parse_cidr_list(const char *s, struct dp_cidr_list *out);
+int dp_parse_size(const char *s, unsigned int max, unsigned int *out);
 
 #endif

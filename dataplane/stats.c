@@ -74,6 +74,49 @@ static void stats_net(FILE *out, const char *prefix, const struct net_counters *
 #undef NET_COUNTER_PRINT
 }
 
+/* The store's counters under memcached's names. */
+static void stats_store(FILE *out, const struct stats_source *src)
+{
+	struct store_stats st;
+
+	if (src->store == NULL)
+		return;
+	store_stats(src->store, -1, &st);
+#define STORE_STAT(field) STAT_U64(out, #field, st.field)
+	STORE_STAT(curr_items);
+	STORE_STAT(total_items);
+	STORE_STAT(bytes);
+	STORE_STAT(limit_maxbytes);
+	STORE_STAT(total_malloced);
+	STORE_STAT(evictions);
+	STORE_STAT(expired_unfetched);
+	STORE_STAT(evicted_unfetched);
+	STORE_STAT(reclaimed);
+	STORE_STAT(get_hits);
+	STORE_STAT(get_misses);
+	STORE_STAT(get_expired);
+	STORE_STAT(get_flushed);
+	STORE_STAT(cmd_set);
+	STORE_STAT(delete_hits);
+	STORE_STAT(delete_misses);
+	STORE_STAT(touch_hits);
+	STORE_STAT(touch_misses);
+#undef STORE_STAT
+}
+
+static void stats_udp(FILE *out)
+{
+	struct udp_service_counters sum = {0};
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		if (workers[lcore].udp_svc != NULL)
+			udp_service_counters_add(&sum, workers[lcore].udp_svc);
+#define UDP_SERVICE_PRINT(field, desc) STAT_U64(out, #field, sum.field);
+	UDP_SERVICE_COUNTERS(UDP_SERVICE_PRINT)
+#undef UDP_SERVICE_PRINT
+}
+
 void stats_write(FILE *out, const struct stats_source *src)
 {
 	struct net_counters sum = {0};
@@ -84,6 +127,8 @@ void stats_write(FILE *out, const struct stats_source *src)
 	stats_port(out, src);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		net_counters_add(&sum, &workers[lcore].net);
+	stats_store(out, src);
+	stats_udp(out);
 	stats_net(out, "", &sum);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		snprintf(prefix, sizeof(prefix), "worker%u_", lcore);

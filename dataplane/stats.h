@@ -9,11 +9,13 @@
 
 #include "net/port.h"
 #include "options.h"
+#include "store/store.h"
 
 struct stats_source {
 	const struct dp_options *opts;
 	const struct port_info *port;
 	struct rte_mempool *pool;
+	struct store *store;
 	time_t started;
 };
 

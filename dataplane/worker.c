@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include <time.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -7,6 +9,7 @@
 
 #define WORKER_BURST 32
 #define IDLE_POLLS_BEFORE_SLEEP 1000
+#define MAINTAIN_BUDGET 256
 
 struct worker workers[RTE_MAX_LCORE];
 
@@ -53,6 +56,37 @@ void worker_send(struct worker *w, struct rte_mbuf *m)
 	w->tx[w->ntx++] = m;
 }
 
+/* The reply's datagrams go to the TX queue, which owns them from then on. */
+static void worker_serve_udp(struct worker *w, const struct udp_dgram *d)
+{
+	struct udp_service *svc = w->udp_svc;
+	int n;
+
+	if (svc == NULL) {
+		net_count(&w->net.drop_no_service, 1);
+		return;
+	}
+	n = udp_service_handle(svc, &w->iface, d, w->now, w->tx_cksum_offload);
+	for (int i = 0; i < n; i++)
+		worker_send(w, svc->reply.dgrams[i]);
+	svc->reply.n = 0;
+}
+
+/*
+ * The store's housekeeping for the partition this worker owns: expiry,
+ * transient cache, LRU balance and slab rebalancing, in small steps about
+ * once a millisecond, so that requests never wait long behind it.
+ */
+static void worker_maintain(struct worker *w)
+{
+	uint64_t tsc = rte_get_tsc_cycles();
+
+	if (w->store == NULL || tsc < w->next_maintain_tsc)
+		return;
+	w->next_maintain_tsc = tsc + rte_get_tsc_hz() / 1000;
+	store_maintain(w->store, w->partition, w->now, MAINTAIN_BUDGET);
+}
+
 /* Run one received frame through the stack; the mbuf is consumed. */
 static void worker_handle(struct worker *w, struct rte_mbuf *m)
 {
@@ -75,9 +109,8 @@ static void worker_handle(struct worker *w, struct rte_mbuf *m)
 		worker_send(w, m);
 		return;
 	case NET_UDP:
-		/* Valid and allowed; the memcache UDP service is not wired in yet. */
 		if (udp_input(&w->udp, &w->net, frame, len, &dgram) == NET_UDP)
-			net_count(&w->net.drop_no_service, 1);
+			worker_serve_udp(w, &dgram);
 		break;
 	case NET_TCP:
 		/* No TCP engine yet: nothing listens. */
@@ -98,6 +131,8 @@ int worker_main(void *arg)
 	while (!worker_stopping()) {
 		uint16_t n = rte_eth_rx_burst(w->port_id, w->queue_id, rx, WORKER_BURST);
 
+		w->now = (uint32_t)time(NULL);
+		worker_maintain(w);
 		if (n == 0) {
 			if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP)
 				rte_delay_us_sleep(w->idle_sleep_us);
