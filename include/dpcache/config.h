@@ -99,7 +99,7 @@ struct cfg_route {
 	const struct cfg_pool *pool; /**< the pool that owns the key */
 	size_t n;		     /**< owners: 1, or the replicas */
 	const struct cfg_server *owners[CFG_REPLICAS_MAX];
-	const struct cfg_server *read; /**< where to send a get */
+	const struct cfg_server *read; /**< where to send a get (first live owner) */
 	int via_gutter;		       /**< read goes to the gutter (owner TKO/draining) */
 };
 
@@ -159,6 +159,14 @@ long cfg_ring_lookup(const struct cfg *c, const struct cfg_pool *pool, uint64_t 
  */
 int cfg_route_key(const struct cfg *c, const char *cluster, const char *key, size_t keylen,
 		  struct cfg_route *r);
+
+/**
+ * Spread the gets of a replicated key: a live owner chosen by @p seed (a
+ * random number per request, or a client id for stickiness); the route's
+ * read when there is one owner or none is live. Sets and deletes still go
+ * to every owner.
+ */
+const struct cfg_server *cfg_route_pick(const struct cfg_route *r, uint32_t seed);
 
 /**
  * The versioned JSON document (one line, no trailing newline); malloc'd,

@@ -196,3 +196,18 @@ int cfg_route_key(const struct cfg *c, const char *cluster, const char *key, siz
 	r->via_gutter = 1;
 	return 0;
 }
+
+const struct cfg_server *cfg_route_pick(const struct cfg_route *r, uint32_t seed)
+{
+	size_t live = 0;
+
+	if (r->via_gutter || r->n < 2)
+		return r->read;
+	for (size_t i = 0; i < r->n; i++)
+		live += usable(r->owners[i]);
+	seed %= (uint32_t)live;
+	for (size_t i = 0; i < r->n; i++)
+		if (usable(r->owners[i]) && seed-- == 0)
+			return r->owners[i];
+	return r->read; /* not reached */
+}

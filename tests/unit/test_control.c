@@ -280,10 +280,20 @@ static void test_routes_by_prefix(void)
 	CU_ASSERT_EQUAL(cfg_route_key(&c, "c1", "hot:x", 5, &r), 0);
 	CU_ASSERT_EQUAL(r.n, 2);
 	CU_ASSERT_PTR_NOT_EQUAL(r.owners[0], r.owners[1]);
+	{
+		unsigned first = 0;
+
+		/* Reads spread over the live replicas. */
+		for (uint32_t seed = 0; seed < 100; seed++)
+			first += cfg_route_pick(&r, seed) == r.owners[0];
+		CU_ASSERT_EQUAL(first, 50);
+	}
 	cfg_server_set_tko(&c, r.owners[0]->addr, 1, err, sizeof(err));
 	CU_ASSERT_EQUAL(cfg_route_key(&c, "c1", "hot:x", 5, &r), 0);
 	CU_ASSERT_FALSE(r.via_gutter);
 	CU_ASSERT_FALSE(r.read->tko);
+	for (uint32_t seed = 0; seed < 10; seed++)
+		CU_ASSERT_PTR_EQUAL(cfg_route_pick(&r, seed), r.owners[1]);
 	cfg_free(&c);
 }
 
