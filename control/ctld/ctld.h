@@ -22,6 +22,7 @@ struct ctld_options {
 	const char *zk_hosts;
 	const char *zk_root;
 	const char *id;
+	const char *probe; /* "version" or "mn" */
 	unsigned zk_session_ms;
 	struct health_params health;
 };

@@ -17,7 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROBE_REQUEST "version\r\n"
+static const char *probe_request(const struct health *h)
+{
+	return h->par.meta ? "mn\r\n" : "version\r\n";
+}
+
+static int good_reply(const struct health *h, const char *line)
+{
+	if (h->par.meta)
+		return strncmp(line, "MN\r\n", 4) == 0 || strcmp(line, "MN\n") == 0;
+	return strncmp(line, "VERSION ", 8) == 0;
+}
 
 uint64_t health_now_ms(void)
 {
@@ -191,9 +201,10 @@ static int split_addr(const char *addr, char *host, size_t hostlen, const char *
 
 static void send_request(struct health *h, struct probe *p, uint64_t now_ms)
 {
-	ssize_t n = send(p->fd, PROBE_REQUEST, strlen(PROBE_REQUEST), MSG_NOSIGNAL);
+	const char *req = probe_request(h);
+	ssize_t n = send(p->fd, req, strlen(req), MSG_NOSIGNAL);
 
-	if (n != (ssize_t)strlen(PROBE_REQUEST)) {
+	if (n != (ssize_t)strlen(req)) {
 		finish(h, p, 0, n < 0 ? strerror(errno) : "short send", now_ms);
 		return;
 	}
@@ -279,7 +290,7 @@ static void on_readable(struct health *h, struct probe *p, uint64_t now_ms)
 			finish(h, p, 0, "reply line too long", now_ms);
 		return;
 	}
-	finish(h, p, strncmp(p->buf, "VERSION ", 8) == 0, "unexpected reply", now_ms);
+	finish(h, p, good_reply(h, p->buf), "unexpected reply", now_ms);
 }
 
 void health_input(struct health *h, int fd, short revents, uint64_t now_ms)

@@ -1,7 +1,7 @@
 /*
- * Health probes. Every server gets a memcache `version` request over TCP at a
- * fixed interval; a reply that starts with "VERSION " within the timeout is a
- * good probe. K consecutive failures make the server TKO; while TKO it is
+ * Health probes. Every server gets a memcache `version` request (or the meta
+ * protocol's no-op `mn`) over TCP at a fixed interval; a reply that starts
+ * with "VERSION " (or is "MN") within the timeout is a good probe. K consecutive failures make the server TKO; while TKO it is
  * probed with exponential backoff (capped); M consecutive good probes bring it
  * back. Probes never block: connects and reads are non-blocking and driven by
  * the daemon's poll loop.
@@ -21,6 +21,7 @@ struct health_params {
 	unsigned tko_after;	 /* K: consecutive failures that make a server TKO */
 	unsigned recover_after;	 /* M: consecutive successes that end TKO */
 	unsigned backoff_max_ms; /* cap of the probe interval while TKO */
+	int meta;		 /* probe with `mn` instead of `version` */
 };
 
 /* Events and counters: one X-macro, so the struct and `status` agree. */

@@ -47,8 +47,10 @@ static const struct opt_def opt_table[] = {
 	{"id", "NAME", OPT_STR, OFF(id), 0, 0, "this instance's name [hostname:pid]"},
 	{"probe-interval", "MS", OPT_UINT, OFF(health.interval_ms), 10, 600000,
 	 "between probes of a healthy server"},
+	{"probe", "CMD", OPT_STR, OFF(probe), 0, 0,
+	 "probe request: version, or mn (the meta protocol's no-op)"},
 	{"probe-timeout", "MS", OPT_UINT, OFF(health.timeout_ms), 10, 60000,
-	 "a probe with no VERSION reply by then failed"},
+	 "a probe with no good reply by then failed"},
 	{"tko-after", "K", OPT_UINT, OFF(health.tko_after), 1, 1000,
 	 "consecutive failed probes that make a server TKO"},
 	{"recover-after", "M", OPT_UINT, OFF(health.recover_after), 1, 1000,
@@ -71,6 +73,7 @@ static void defaults(struct ctld_options *o)
 	o->state_file = "/var/lib/dpcache/ctld-state.json";
 	o->zk_root = "/dpcache";
 	o->zk_session_ms = 4000;
+	o->probe = "version";
 	gethostname(host, sizeof(host) - 1);
 	snprintf(id, sizeof(id), "%s:%d", host, (int)getpid());
 	o->id = id;
@@ -151,6 +154,11 @@ static int parse_options(int argc, char **argv, struct ctld_options *opt)
 		fprintf(stderr, "dpcache-ctld: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	if (strcmp(opt->probe, "version") != 0 && strcmp(opt->probe, "mn") != 0) {
+		fprintf(stderr, "dpcache-ctld: --probe: '%s' is not version or mn\n", opt->probe);
+		return -1;
+	}
+	opt->health.meta = strcmp(opt->probe, "mn") == 0;
 	if (opt->health.timeout_ms > opt->health.interval_ms * 10) {
 		fprintf(stderr, "dpcache-ctld: --probe-timeout must be at most 10 intervals\n");
 		return -1;

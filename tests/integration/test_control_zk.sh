@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dpcache-ctld with ZooKeeper: two instances elect one leader; the follower
 # serves reads and refuses changes; kill -9 the leader and the other takes
-# over (health probing included); the published config never goes backwards.
+# over (health probing included, with the meta protocol's `mn` as the probe);
+# the published config never goes backwards.
 # ZooKeeper (Debian's zookeeperd) runs on loopback with its own port and data
 # directory under $DP_TMP, and is killed by PID at the end.
 . "$(dirname "$0")/control_harness.sh"
@@ -53,7 +54,7 @@ done
 S1=127.0.0.1:${ports[0]} S2=127.0.0.1:${ports[1]} G=127.0.0.1:${ports[2]}
 
 zk_args=(--zk "127.0.0.1:$zk_port" --zk-root "/dpcache-it/$$" --zk-session $ZK_SESSION
-    --probe-interval 100 --probe-timeout 200 --tko-after 3 --recover-after 2 --backoff-max 400)
+    --probe mn --probe-interval 100 --probe-timeout 200 --tko-after 3 --recover-after 2 --backoff-max 400)
 role() { ctl "$1" --json status | jq_py 'j["role"]'; }
 version() { ctl "$1" --json config get | jq_py 'j["version"]'; }
 
