@@ -57,7 +57,8 @@ static void usage(FILE *out)
 		"                 stats (from its admin socket, or memcache `stats`)\n"
 		"  config get     the routing config (JSON)\n"
 		"  config watch   every new version of it, one line each, until interrupted\n"
-		"  route [cluster=C] KEY...   where keys go by the current config\n\n"
+		"  route [cluster=C] KEY...   where keys go by the current config:\n"
+		"                 KEY POOL SERVER [gutter] [owners=A,B (replicated)]\n\n"
 		"options:\n"
 		"  --socket PATH       admin socket [%s]\n"
 		"  --ctl-socket PATH   control socket [%s]\n"
@@ -356,8 +357,11 @@ static int route(const struct ctl *ctl, json_t *reply, int argc, char **argv)
 			rc = EXIT_FAILURE;
 			continue;
 		}
-		printf("%s %s %s%s\n", argv[i], r.pool->name, r.read->addr,
+		printf("%s %s %s%s", argv[i], r.pool->name, r.read->addr,
 		       r.via_gutter ? " gutter" : "");
+		for (size_t k = 0; r.n > 1 && k < r.n; k++) /* replicated: writes go to all */
+			printf("%s%s", k == 0 ? " owners=" : ",", r.owners[k]->addr);
+		printf("\n");
 	}
 	cfg_free(&c);
 	return rc;

@@ -224,6 +224,15 @@ out=$(ctl a status 2>&1)
 echo "$out" | grep "^$S5 " | grep -q "rx_packets=1234" &&
     t_ok "status pulls a server's stats from its admin socket" || t_fail "status pulls stats from the admin socket" "$out"
 
+# A replicated pool: route names every owner (where sets and deletes go).
+S6=127.0.0.1:$(ct_free_port) S7=127.0.0.1:$(ct_free_port)
+ctl a pool add hot cluster=c1 kind=replicated prefix=hot: replicas=2 >/dev/null &&
+    ctl a server add "$S6" pool=hot >/dev/null && ctl a server add "$S7" pool=hot >/dev/null
+out=$(ctl a route hot:1 2>&1)
+owners=$(echo "$out" | sed -n 's/.* owners=//p' | tr ',' '\n' | sort | tr '\n' ' ')
+[ "$owners" = "$(printf '%s\n' "$S6" "$S7" | sort | tr '\n' ' ')" ] && echo "$out" | grep -q "^hot:1 hot " &&
+    t_ok "a replicated key has both replicas as owners" || t_fail "a replicated key has both replicas as owners" "$out"
+
 # A clean stop removes the socket.
 ct_stop "$CTLD_A"
 rc=$?
