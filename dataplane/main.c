@@ -23,6 +23,7 @@
 #include <rte_malloc.h>
 
 #include "admin/admin.h"
+#include "cache_session.h"
 #include "net/port.h"
 #include "options.h"
 #include "stats.h"
@@ -40,9 +41,32 @@ static void on_signal(int sig)
 	worker_stop_all();
 }
 
+/* What the admin socket's commands reach. */
+struct admin_ctx {
+	struct stats_source stats;
+	struct cache_session_config cache;
+};
+
 static void admin_stats(FILE *out, void *ctx)
 {
-	stats_write(out, ctx);
+	stats_write(out, &((struct admin_ctx *)ctx)->stats);
+}
+
+static void *admin_mc_open(void *ctx)
+{
+	return cache_session_open(&((struct admin_ctx *)ctx)->cache);
+}
+
+static int admin_mc_input(void *ctx, void *session, const char *buf, size_t len, FILE *out)
+{
+	(void)ctx;
+	return cache_session_input(session, buf, len, out);
+}
+
+static void admin_mc_close(void *ctx, void *session)
+{
+	(void)ctx;
+	cache_session_close(session);
 }
 
 static void admin_shutdown(void *ctx)
@@ -116,7 +140,7 @@ static int cache_setup(const struct dp_options *opts, unsigned int nb_workers, s
 		.limit_bytes = (uint64_t)opts->memory_limit << 20,
 		.item_size_max = opts->item_size_max,
 		.partitions = nb_workers,
-		.threads = nb_workers,
+		.threads = nb_workers + 1, /* the workers, then the main lcore */
 		.numa_bind = rte_socket_count() > 1,
 		.memory_file = opts->memory_file[0] != '\0' ? opts->memory_file : NULL,
 		.log = store_log,
@@ -173,8 +197,9 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 	       struct store *store, char *err, size_t errlen)
 {
 	/* Static: the telemetry thread reads it until the EAL is cleaned up. */
-	static struct stats_source stats;
-	struct admin_commands cmds = {admin_stats, admin_shutdown, &stats};
+	static struct admin_ctx actx;
+	struct admin_commands cmds = {admin_stats,    admin_shutdown, admin_mc_open,
+				      admin_mc_input, admin_mc_close, &actx};
 	struct net_iface iface = {.mac = port->mac, .ip = opts->ip.addr,
 				  .netmask = opts->ip.netmask};
 	struct udp_config udp = {.port = opts->udp_port};
@@ -194,9 +219,12 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		udp.allow.net[i].mask = opts->udp_allow.e[i].netmask;
 		udp.allow.n = i + 1;
 	}
-	stats = (struct stats_source){.opts = opts, .port = port, .pool = pool, .store = store,
-				      .started = time(NULL)};
-	if (stats_telemetry_register(&stats) < 0)
+	actx.stats = (struct stats_source){.opts = opts, .port = port, .pool = pool,
+					   .store = store, .started = time(NULL)};
+	/* The main lcore is the store's last thread: after the workers'. */
+	actx.cache = (struct cache_session_config){.store = store, .tid = rte_lcore_count() - 1,
+						   .item_size_max = opts->item_size_max};
+	if (stats_telemetry_register(&actx.stats) < 0)
 		fprintf(stderr, "dpcached: telemetry: /dpcache/stats not registered\n");
 	/* Every worker is fully set up before the first one starts polling. */
 	RTE_LCORE_FOREACH_WORKER(lcore) {

@@ -52,8 +52,10 @@ int admin_setup(struct admin *a, const char *path, const struct admin_commands *
 
 	memset(a, 0, sizeof(*a));
 	a->listen_fd = -1;
-	for (int i = 0; i < ADMIN_MAX_CLIENTS; i++)
+	for (int i = 0; i < ADMIN_MAX_CLIENTS; i++) {
 		a->clients[i].fd = -1;
+		a->clients[i].owner = a;
+	}
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "--admin-socket: path longer than %zu bytes",
 			 sizeof(sa.sun_path) - 1);
@@ -89,6 +91,9 @@ fail:
 
 static void client_close(struct admin_client *c)
 {
+	if (c->mc != NULL)
+		c->owner->cmds.mc_close(c->owner->cmds.ctx, c->mc);
+	c->mc = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -150,6 +155,12 @@ static int admin_execute(struct admin *a, struct admin_client *c, const char *li
 		a->cmds.shutdown(a->cmds.ctx); /* OK means the stop has begun */
 		return client_send(c, reply_ok, sizeof(reply_ok) - 1);
 	}
+	if (strcmp(line, "memcache") == 0 && a->cmds.mc_open != NULL) {
+		c->mc = a->cmds.mc_open(a->cmds.ctx);
+		if (c->mc == NULL)
+			return client_send(c, "SERVER_ERROR out of memory\r\n", 28);
+		return client_send(c, reply_ok, sizeof(reply_ok) - 1);
+	}
 	if (strcmp(line, "version") == 0) {
 		static const char v[] = "VERSION " DPCACHE_VERSION "\r\n";
 
@@ -169,6 +180,27 @@ static int admin_execute(struct admin *a, struct admin_client *c, const char *li
 	return rc;
 }
 
+/* Hand the buffered bytes to the memcache session and send its replies. */
+static void mc_feed(struct admin_client *c)
+{
+	const struct admin_commands *cmds = &c->owner->cmds;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	int close_after;
+
+	if (out == NULL) {
+		client_close(c);
+		return;
+	}
+	close_after = cmds->mc_input(cmds->ctx, c->mc, c->line, c->len, out);
+	fclose(out);
+	c->len = 0;
+	if (client_send(c, buf, len) == 0 && close_after)
+		client_close(c);
+	free(buf);
+}
+
 /*
  * An over-long line gets one error, and its remaining bytes are skipped up to
  * the next newline: closing with unread input would reset the connection and
@@ -186,6 +218,10 @@ static void admin_read(struct admin *a, struct admin_client *c)
 		return;
 	}
 	c->len += n;
+	if (c->mc != NULL) {
+		mc_feed(c);
+		return;
+	}
 	while (c->fd >= 0 && (nl = memchr(c->line, '\n', c->len)) != NULL) {
 		size_t consumed = nl - c->line + 1;
 
@@ -198,6 +234,11 @@ static void admin_read(struct admin *a, struct admin_client *c)
 			return;
 		memmove(c->line, c->line + consumed, c->len - consumed);
 		c->len -= consumed;
+		if (c->mc != NULL) { /* what follows `memcache` is the session's */
+			if (c->len > 0)
+				mc_feed(c);
+			return;
+		}
 	}
 	if (c->fd >= 0 && c->len == sizeof(c->line)) {
 		if (!c->discarding && client_send(c, reply_too_long, sizeof(reply_too_long) - 1) < 0)

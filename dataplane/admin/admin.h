@@ -3,6 +3,9 @@
  * served by the main lcore. Line-based, memcached-style: `stats` answers
  * `STAT name value` lines and `END`, `version` answers `VERSION x.y.z`,
  * `shutdown` answers `OK` and stops the server, `quit` closes the connection.
+ * `memcache` answers `OK` and turns the connection into a memcached text
+ * protocol session against the cache (the admin path for loading items
+ * without the network), until the client closes it or sends `quit`.
  */
 #ifndef DPCACHE_ADMIN_H
 #define DPCACHE_ADMIN_H
@@ -17,12 +20,24 @@
 struct admin_commands {
 	void (*stats)(FILE *out, void *ctx);
 	void (*shutdown)(void *ctx);
+	/*
+	 * The memcache session (all three NULL: `memcache` is an unknown
+	 * command). open() returns the session or NULL; input() runs bytes and
+	 * writes replies to out, returning non-zero to close the connection.
+	 */
+	void *(*mc_open)(void *ctx);
+	int (*mc_input)(void *ctx, void *session, const char *buf, size_t len, FILE *out);
+	void (*mc_close)(void *ctx, void *session);
 	void *ctx;
 };
 
+struct admin;
+
 struct admin_client {
+	struct admin *owner;
 	int fd; /* -1: free slot */
 	int discarding; /* skipping the rest of an over-long line */
+	void *mc;	/* non-NULL: a memcache session owns the connection's bytes */
 	size_t len;
 	char line[ADMIN_LINE_MAX];
 };

@@ -37,10 +37,36 @@ static void *serve(void *arg)
 }
 
 static int answer = 42;
+static int sessions_open;
+
+/* A fake memcache session: answers every input with its bytes, upper-cased. */
+static void *fake_mc_open(void *ctx)
+{
+	(void)ctx;
+	__atomic_add_fetch(&sessions_open, 1, __ATOMIC_RELAXED);
+	return &sessions_open;
+}
+
+static int fake_mc_input(void *ctx, void *session, const char *buf, size_t len, FILE *out)
+{
+	(void)ctx;
+	CU_ASSERT_PTR_EQUAL(session, &sessions_open);
+	for (size_t i = 0; i < len; i++)
+		fputc(buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i], out);
+	return len >= 4 && memcmp(buf + len - 4, "bye\n", 4) == 0;
+}
+
+static void fake_mc_close(void *ctx, void *session)
+{
+	(void)ctx;
+	(void)session;
+	__atomic_sub_fetch(&sessions_open, 1, __ATOMIC_RELAXED);
+}
 
 static int start(void)
 {
-	struct admin_commands cmds = {fake_stats, count_shutdown, &answer};
+	struct admin_commands cmds = {fake_stats,    count_shutdown, fake_mc_open,
+				      fake_mc_input, fake_mc_close,  &answer};
 	char err[256];
 
 	snprintf(path, sizeof(path), "/tmp/dpcache-test-admin-%d.sock", getpid());
@@ -168,7 +194,7 @@ static void test_socket_mode(void)
 static void test_live_socket_not_taken_over(void)
 {
 	struct admin other;
-	struct admin_commands cmds = {fake_stats, count_shutdown, &answer};
+	struct admin_commands cmds = {fake_stats, count_shutdown, NULL, NULL, NULL, &answer};
 	char err[256];
 
 	CU_ASSERT(admin_setup(&other, path, &cmds, err, sizeof(err)) < 0);
@@ -180,7 +206,7 @@ static void test_stale_socket_replaced(void)
 	char stale[64], err[256];
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct admin a;
-	struct admin_commands cmds = {fake_stats, count_shutdown, &answer};
+	struct admin_commands cmds = {fake_stats, count_shutdown, NULL, NULL, NULL, &answer};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	snprintf(stale, sizeof(stale), "/tmp/dpcache-test-stale-%d.sock", getpid());
@@ -197,7 +223,7 @@ static void test_regular_file_refused(void)
 {
 	char file[64], err[256];
 	struct admin a;
-	struct admin_commands cmds = {fake_stats, count_shutdown, &answer};
+	struct admin_commands cmds = {fake_stats, count_shutdown, NULL, NULL, NULL, &answer};
 	FILE *f;
 
 	snprintf(file, sizeof(file), "/tmp/dpcache-test-file-%d", getpid());
@@ -218,7 +244,63 @@ static void test_connect_missing(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot connect"));
 }
 
+/* Read from fd until `want` bytes came or the peer closed; returns the count. */
+static size_t read_some(int fd, char *buf, size_t cap, size_t want)
+{
+	size_t got = 0;
+
+	while (got < want && got < cap - 1) {
+		ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+static void test_memcache_session(void)
+{
+	char err[256], buf[256];
+	int fd = dp_admin_connect(path, 2000, err, sizeof(err));
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* Bytes pipelined behind `memcache` belong to the session already. */
+	CU_ASSERT_EQUAL(send(fd, "memcache\r\nget k\r\n", 19, 0), 19);
+	read_some(fd, buf, sizeof(buf), 11);
+	CU_ASSERT_STRING_EQUAL(buf, "OK\r\nGET K\r\n");
+	CU_ASSERT_EQUAL(__atomic_load_n(&sessions_open, __ATOMIC_RELAXED), 1);
+	/* `stats` is now the session's, not the admin socket's. */
+	CU_ASSERT_EQUAL(send(fd, "stats\n", 6, 0), 6);
+	read_some(fd, buf, sizeof(buf), 6);
+	CU_ASSERT_STRING_EQUAL(buf, "STATS\n");
+	/* The session asks to close: the connection closes and the session ends. */
+	CU_ASSERT_EQUAL(send(fd, "bye\n", 4, 0), 4);
+	read_some(fd, buf, sizeof(buf), 100);
+	CU_ASSERT_STRING_EQUAL(buf, "BYE\n");
+	close(fd);
+	CU_ASSERT_EQUAL(__atomic_load_n(&sessions_open, __ATOMIC_RELAXED), 0);
+}
+
+static void test_memcache_session_closed_by_client(void)
+{
+	char err[256], buf[64];
+	int fd = dp_admin_connect(path, 2000, err, sizeof(err));
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(send(fd, "memcache\n", 9, 0), 9);
+	read_some(fd, buf, sizeof(buf), 4);
+	CU_ASSERT_EQUAL(__atomic_load_n(&sessions_open, __ATOMIC_RELAXED), 1);
+	close(fd);
+	for (int i = 0; i < 100 && __atomic_load_n(&sessions_open, __ATOMIC_RELAXED) != 0; i++)
+		usleep(10000);
+	CU_ASSERT_EQUAL(__atomic_load_n(&sessions_open, __ATOMIC_RELAXED), 0);
+}
+
 static const struct cunit_test tests[] = {
+	{"memcache session", test_memcache_session},
+	{"memcache session closed by the client", test_memcache_session_closed_by_client},
 	{"stats", test_stats},
 	{"version", test_version},
 	{"unknown command", test_unknown_command},
