@@ -6,7 +6,7 @@ would send: bad checksums, fragments, IP options, truncated datagrams.
 
   send_frame.py --iface IF --dst-mac MAC --src IP --dst IP KIND [--count N]
 
-KIND: udp, udp-bad-ip-checksum, udp-bad-length, ip-options, fragment, truncated-udp, gre
+KIND: udp (a get to 11211), udp-unserved-port, udp-bad-ip-checksum, udp-bad-length, ip-options, fragment, truncated-udp, gre
 """
 import argparse
 import socket
@@ -45,6 +45,8 @@ def build(kind, src, dst):
     data = udp(src, dst, 40000, 11211, b"\0\x01\0\0\0\x01\0\0get k\r\n")
     if kind == "udp":
         return ipv4(src, dst, 17, data)
+    if kind == "udp-unserved-port":
+        return ipv4(src, dst, 17, udp(src, dst, 40000, 9, b"discard me"))
     if kind == "udp-bad-ip-checksum":
         return ipv4(src, dst, 17, data, bad_checksum=True)
     if kind == "ip-options":

@@ -51,7 +51,7 @@ send_and_expect_drop ip-options drop_ip_options
 send_and_expect_drop fragment drop_ip_fragment
 send_and_expect_drop truncated-udp drop_truncated
 send_and_expect_drop gre drop_unknown_protocol
-send_and_expect_drop udp drop_no_service
+send_and_expect_drop udp-unserved-port drop_no_service
 send_and_expect_drop udp drop_udp_refused 198.19.7.7
 send_and_expect_drop udp-bad-length drop_bad_udp_length
 
