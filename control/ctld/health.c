@@ -58,6 +58,14 @@ void health_stop(struct health *h)
 		probe_close(&h->probes[i]);
 }
 
+void health_resume(struct health *h, uint64_t now_ms)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		probe_close(&h->probes[i]);
+		h->probes[i].next_ms = now_ms;
+	}
+}
+
 void health_fini(struct health *h)
 {
 	health_stop(h);

@@ -79,6 +79,12 @@ void health_fini(struct health *h);
 int health_sync(struct health *h, const struct cfg *c, uint64_t now_ms);
 /* Stop every probe in flight (leadership lost). */
 void health_stop(struct health *h);
+/*
+ * After the daemon itself stalled (SIGSTOP, a paused VM): drop the probes in
+ * flight without counting them, and probe everything now. Our pause is not
+ * the servers' failure.
+ */
+void health_resume(struct health *h, uint64_t now_ms);
 /* Fill @p fds with the probes in flight (at most @p max); returns the count. */
 size_t health_pollfds(struct health *h, struct pollfd *fds, size_t max);
 /* Handle one polled fd's events. */

@@ -256,12 +256,22 @@ static int run(struct ctld *d)
 {
 	struct pollfd *fds = NULL;
 	size_t cap = 0;
+	uint64_t last = health_now_ms();
+	/* The loop turns at least every second; a longer gap means we stalled. */
+	const uint64_t stall_ms = 3000 + d->opt.health.timeout_ms;
 
 	while (!stop_signal) {
 		uint64_t now = health_now_ms(), wait = 1000;
 		size_t n_ctl, n_probe, n;
 		int store_fd = d->store.ops->fd(&d->store), rc;
 
+		if (now - last > stall_ms) {
+			ctld_log("stalled for %" PRIu64 " ms: probes in flight are discarded, "
+				 "not counted",
+				 now - last);
+			health_resume(&d->health, now);
+		}
+		last = now;
 		if (d->leader) {
 			if (d->synced != d->cfg.version) {
 				health_sync(&d->health, &d->cfg, now);

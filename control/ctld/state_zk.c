@@ -21,6 +21,7 @@
  * what happened and writes to an eventfd that the daemon's poll loop watches.
  * All other calls (synchronous ones) run on the daemon's thread.
  */
+#include "ctld.h"
 #include "store.h"
 
 #include <errno.h>
@@ -305,24 +306,26 @@ static unsigned zk_process(struct store *st)
 	if (pend & PEND_EXPIRED) {
 		char err[256];
 
-		fprintf(stderr, "dpcache-ctld: ZooKeeper session expired; starting a new one\n");
+		ctld_log("store: ZooKeeper session expired; starting a new one");
 		zookeeper_close(z->zh);
 		z->zh = NULL;
 		z->node[0] = '\0';
 		z->leader = 0;
+		z->leader_id[0] = '\0';
 		if (connect_zk(z, err, sizeof(err)) < 0)
-			fprintf(stderr, "dpcache-ctld: %s\n", err);
+			ctld_log("store: %s", err);
 		return was ? STORE_EV_ROLE : 0;
 	}
 	if (!connected) {
 		/* Disconnected (not expired): we cannot know whether we still lead. */
 		z->leader = 0;
+		z->leader_id[0] = '\0';
 		return was ? STORE_EV_ROLE : 0;
 	}
 	if (pend & PEND_RECHECK) {
 		rc = elect(z);
 		if (rc != ZOK && rc != ZNONODE)
-			fprintf(stderr, "dpcache-ctld: ZooKeeper election: %s\n", zerror(rc));
+			ctld_log("store: ZooKeeper election: %s", zerror(rc));
 		if (rc != ZOK)
 			wake(z, PEND_RECHECK); /* try again on the next turn */
 		ev |= STORE_EV_CHANGED;	       /* reload: we may have missed changes */
@@ -332,8 +335,7 @@ static unsigned zk_process(struct store *st)
 	if (pend & (PEND_SERVERS | PEND_RECHECK)) {
 		rc = read_registry(z);
 		if (rc != ZOK)
-			fprintf(stderr, "dpcache-ctld: ZooKeeper registry %s: %s\n", z->servers,
-				zerror(rc));
+			ctld_log("store: ZooKeeper registry %s: %s", z->servers, zerror(rc));
 		ev |= STORE_EV_SERVERS;
 	}
 	if (z->leader != was)

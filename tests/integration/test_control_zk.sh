@@ -133,6 +133,28 @@ CTLD_A=$CTLD_PID
 same() { [ "$(version a)" = "$(version b)" ]; }
 [ "$(role a)" = follower ] && ct_wait 5 same && t_ok "restarted ctld follows at version $(version a)" ||
     t_fail "restarted ctld follows and catches up" "a: $(role a) $(version a), b: $(version b)"
+
+# A leader that stalls (SIGSTOP) past its session is replaced; when it wakes
+# up it must not write (its session is gone, and writes are conditional on
+# the znode version), must not blame the servers for its own pause, and must
+# come back as a follower at the newest version.
+t0=$(now_ms)
+kill -STOP "$CTLD_B"
+a_leads() { [ "$(role a)" = leader ]; }
+ct_wait 15 a_leads && t_ok "a stalled leader is replaced in $(($(now_ms) - t0)) ms" ||
+    t_fail "a stalled leader is replaced" "$(ctl a status 2>&1)"
+out=$(ctl a region add r3 2>&1)
+v_new=${out#OK version }
+sleep_left=$((4500 - ($(now_ms) - t0)))
+[ "$sleep_left" -gt 0 ] && sleep "$(awk -v ms="$sleep_left" 'BEGIN { print ms / 1000 }')"
+kill -CONT "$CTLD_B"
+b_caught_up() { [ "$(role b)" = follower ] && [ "$(version b)" = "$v_new" ]; }
+ct_wait 15 b_caught_up && t_ok "the woken ex-leader follows at version $v_new" ||
+    t_fail "the woken ex-leader follows at the new version" "b: $(role b) $(version b), want $v_new" "$(tail -5 "$DP_TMP/b.log")"
+grep -q "stalled for" "$DP_TMP/b.log" && t_ok "it noticed its own stall" || t_fail "it noticed its own stall" "$(tail -5 "$DP_TMP/b.log")"
+s1=$(ctl a --json config get | jq_py "'$S1' in j['config']['tko']")
+[ "$s1" = False ] && t_ok "no healthy server was blamed for the stall" || t_fail "no healthy server was blamed for the stall"
+
 sleep 0.3
 last=$(version b)
 res=$("$PYTHON" - "$DP_TMP/watch-b" "$last" <<'EOF'
