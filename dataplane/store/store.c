@@ -223,6 +223,8 @@ static void fill_info(const struct item *it, uint32_t now, struct store_item_inf
 	info->fetched = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_FETCHED;
 	info->stale = it->state & IT_STALE;
 	info->win_sent = it->state & IT_TOKEN;
+	info->slab_class = it->cls;
+	info->item_size = item_total(it->klen, it->vlen);
 }
 
 static void item_touched(struct item *it, uint32_t now)

@@ -102,6 +102,8 @@ struct store_item_info {
 	bool win;             /**< this caller won the right to recache (meta W) */
 	bool win_sent;        /**< another caller already won (meta Z) */
 	bool created;         /**< vivify (or ma with N) created the item */
+	uint8_t slab_class;   /**< slab class id (meta debug: cls) */
+	uint32_t item_size;   /**< header + key + value bytes (meta debug: size) */
 };
 
 /**

@@ -351,6 +351,54 @@ static void test_hot_restart(void)
 	unlink(cfg.memory_file);
 }
 
+/* Hugepages free on hugetlbfs at /dev/hugepages, or 0. */
+static long free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return access("/dev/hugepages", W_OK) == 0 ? n : 0;
+}
+
+static void test_hot_restart_hugetlbfs(void)
+{
+	char path[64];
+	struct store_config cfg = {.limit_bytes = 8 << 20, .memory_file = path, .log = log_line};
+	uint64_t n = 20000, ok = 0, live = 0;
+
+	if (free_hugepages() < 16) {
+		printf("# hot_restart_hugetlbfs: no free hugepages on /dev/hugepages, skipped\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/hugepages/dpcache-test-store-%d", (int)getpid());
+	unlink(path);
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	t = store_thread(s, 0);
+	for (uint64_t k = 0; k < n; k++)
+		set_key(k, 10 + k % 200, 0, T0);
+	store_teardown(s, true);
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	CU_ASSERT(store_reattached(s));
+	t = store_thread(s, 0);
+	for (uint64_t k = 0; k < n; k++) {
+		if (get_key(k, T0) != STORE_OK)
+			continue;
+		live++;
+		ok += info.value_len == 10 + k % 200 && value_ok(vbuf, info.value_len, k);
+	}
+	CU_ASSERT(live > 1000);
+	CU_ASSERT_EQUAL(ok, live);
+	store_teardown(s, false);
+	unlink(path);
+}
+
 static struct cunit_test tests[] = {
 	{"limit_under_10x_overfill", test_limit_under_overfill},
 	{"lru_keeps_read_items", test_lru_keeps_read_items},
@@ -358,6 +406,7 @@ static struct cunit_test tests[] = {
 	{"transient_cache", test_transient_cache},
 	{"rebalance", test_rebalance},
 	{"hot_restart", test_hot_restart},
+	{"hot_restart_hugetlbfs", test_hot_restart_hugetlbfs},
 	{NULL, NULL},
 };
 
