@@ -172,7 +172,7 @@ static uint64_t store_fill(uint64_t limit_mb, uint64_t sets, uint64_t *first)
 	static char val[1 << 20];
 	struct store_stats st;
 	struct store *s;
-	uint64_t r = 7;
+	uint64_t r = 7, nomem = 0;
 	char k[32];
 
 	memset(val, 'x', sizeof(val));
@@ -184,7 +184,8 @@ static uint64_t store_fill(uint64_t limit_mb, uint64_t sets, uint64_t *first)
 	for (uint64_t i = 0; i < sets; i++) {
 		int kl = key_of(k, i);
 
-		store_set(th, k, (size_t)kl, val, value_size(&r), NOW, &a, NULL);
+		nomem += store_set(th, k, (size_t)kl, val, value_size(&r), NOW, &a, NULL) ==
+			 STORE_NO_MEMORY;
 		if (!*first && (i & 63) == 0) {
 			store_stats(s, -1, &st);
 			if (st.evictions)
@@ -192,6 +193,9 @@ static uint64_t store_fill(uint64_t limit_mb, uint64_t sets, uint64_t *first)
 		}
 	}
 	store_stats(s, -1, &st);
+	printf("store_evictions %llu, out_of_memory %llu, pages_moved %llu\n",
+	       (unsigned long long)st.evictions, (unsigned long long)nomem,
+	       (unsigned long long)st.slabs_moved);
 	printf("store_total_malloced_mb %.1f (limit %llu)\n", st.total_malloced / 1048576.0,
 	       (unsigned long long)limit_mb);
 	store_teardown(s, false);
@@ -244,10 +248,18 @@ static uint64_t mc_stat_cmd(int fd, const char *cmd, const char *name)
 		if (strstr(buf, "END\r\n"))
 			break;
 	}
+	/* "STAT name v", or the sum of "STAT items:N:name v" over all classes */
+	uint64_t sum = 0;
+
 	snprintf(pat, sizeof(pat), "STAT %s ", name);
 	char *p = strstr(buf, pat);
 
-	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+	if (p)
+		return strtoull(p + strlen(pat), NULL, 10);
+	snprintf(pat, sizeof(pat), ":%s ", name);
+	for (p = strstr(buf, pat); p; p = strstr(p + 1, pat))
+		sum += strtoull(p + strlen(pat), NULL, 10);
+	return sum;
 }
 
 static uint64_t mc_stat(int fd, const char *name)
@@ -288,6 +300,9 @@ static uint64_t memcached_fill(int port, uint64_t sets, uint64_t *first)
 	}
 	uint64_t items = mc_stat(fd, "curr_items");
 
+	printf("memcached_evictions %llu, out_of_memory %llu\n",
+	       (unsigned long long)mc_stat(fd, "evictions"),
+	       (unsigned long long)mc_stat_cmd(fd, "stats items\r\n", "outofmemory"));
 	printf("memcached_total_malloced_mb %.1f\n",
 	       mc_stat_cmd(fd, "stats slabs\r\n", "total_malloced") / 1048576.0);
 	close(fd);
