@@ -860,6 +860,10 @@ static enum store_result mget_locked(struct store_thread *t, struct part *p, uin
 	it = find_live(s, p, h, key, klen, now);
 	if (!it || (it->state & IT_HOLDOFF)) {
 		CNT_INC(t->rc[p->id].get_misses);
+		if (a->touch) {
+			CNT_INC(p->c.cmd_touch);
+			CNT_INC(p->c.touch_misses);
+		}
 		if (!a->vivify) {
 			r = STORE_NOT_FOUND;
 			goto out;
@@ -894,8 +898,11 @@ static enum store_result mget_locked(struct store_thread *t, struct part *p, uin
 			info->win_sent = true;
 		}
 	}
-	if (a->touch)
+	if (a->touch) {
+		CNT_INC(p->c.cmd_touch);
+		CNT_INC(p->c.touch_hits);
 		set_exptime(s, p, b, it, store_exptime(a->exptime, now), now);
+	}
 	r = copy_value(it, sink, info);
 	if (!a->no_bump)
 		item_touched(it, now);

@@ -302,6 +302,12 @@ static void test_touch_gat(void)
 	CU_ASSERT_EQUAL(get("k", T0 + 110), STORE_OK);
 	CU_ASSERT_EQUAL(get("k", T0 + 120), STORE_NOT_FOUND);
 	CU_ASSERT_EQUAL(store_mget(t, "k", 1, T0 + 120, &g, NULL, &info), STORE_NOT_FOUND);
+	struct store_stats st;
+
+	store_stats(s, -1, &st);
+	CU_ASSERT_EQUAL(st.cmd_touch, 4);
+	CU_ASSERT_EQUAL(st.touch_hits, 2);
+	CU_ASSERT_EQUAL(st.touch_misses, 2);
 	close_store();
 }
 

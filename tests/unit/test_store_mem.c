@@ -399,6 +399,23 @@ static void test_hot_restart_hugetlbfs(void)
 	unlink(path);
 }
 
+/* Partitions bound to NUMA node 0 (the store only asks; a kernel without NUMA ignores it). */
+static void test_numa_bind(void)
+{
+	struct store_config cfg = {.limit_bytes = 16 << 20, .partitions = 2, .threads = 1,
+				   .numa_bind = true, .numa_node = {0, 0}};
+	uint64_t ok = 0;
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	t = store_thread(s, 0);
+	for (uint64_t k = 0; k < 1000; k++)
+		CU_ASSERT(set_key(k, 100, 0, T0) == STORE_STORED);
+	for (uint64_t k = 0; k < 1000; k++)
+		ok += get_key(k, T0) == STORE_OK && value_ok(vbuf, info.value_len, k);
+	CU_ASSERT_EQUAL(ok, 1000);
+	store_teardown(s, false);
+}
+
 static struct cunit_test tests[] = {
 	{"limit_under_10x_overfill", test_limit_under_overfill},
 	{"lru_keeps_read_items", test_lru_keeps_read_items},
@@ -407,6 +424,7 @@ static struct cunit_test tests[] = {
 	{"rebalance", test_rebalance},
 	{"hot_restart", test_hot_restart},
 	{"hot_restart_hugetlbfs", test_hot_restart_hugetlbfs},
+	{"numa_bind", test_numa_bind},
 	{NULL, NULL},
 };
 
