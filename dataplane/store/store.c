@@ -546,6 +546,9 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 	case STORE_OP_PREPEND:
 		if (!old || holdoff)
 			return STORE_NOT_STORED;
+		/* memcached: an append/prepend that carries a CAS must match it */
+		if (a->op != STORE_OP_REPLACE && a->cas && a->cas != old->cas)
+			return STORE_EXISTS;
 		break;
 	case STORE_OP_CAS:
 		if (!old || holdoff) {

@@ -150,7 +150,8 @@ struct store_set_args {
 	enum store_op op;
 	uint32_t flags;    /**< client flags */
 	int64_t exptime;   /**< protocol form: 0 never, <= 30 days relative, else unix time, < 0 expired */
-	uint64_t cas;      /**< STORE_OP_CAS: the expected CAS */
+	uint64_t cas;      /**< STORE_OP_CAS: the expected CAS; APPEND/PREPEND: if not 0, must
+			        match too (STORE_EXISTS otherwise), as ms MA/MP with C */
 	bool set_stale;    /**< ms I: with a CAS older than the item's, store as a stale item */
 	uint64_t new_cas;  /**< ms E: use this CAS instead of a fresh one (0 = fresh) */
 };

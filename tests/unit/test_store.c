@@ -168,6 +168,14 @@ static void test_cas(void)
 	CU_ASSERT(cas3 != cas2 && cas3 != cas1);
 	CU_ASSERT_EQUAL(get("k", T0), STORE_OK);
 	CU_ASSERT_STRING_EQUAL(vbuf, "b");
+	/* append with a CAS: must match */
+	struct store_set_args ap = {.op = STORE_OP_APPEND, .cas = cas2 + 1};
+
+	CU_ASSERT_EQUAL(store_set(t, "k", 1, "x", 1, T0, &ap, NULL), STORE_EXISTS);
+	ap.cas = cas2;
+	CU_ASSERT_EQUAL(store_set(t, "k", 1, "x", 1, T0, &ap, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(get("k", T0), STORE_OK);
+	CU_ASSERT_STRING_EQUAL(vbuf, "bx");
 	close_store();
 }
 
