@@ -1,0 +1,751 @@
+/*
+ * The TCP engine driven with hand-built segments: handshake and options,
+ * data in and out of order, windows, close in both orders, resets, SYN
+ * cookies, limits, checksums. Timers are in test_tcp_timers.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <rte_tcp.h>
+
+#include "cunit_tap.h"
+#include "test_tcp_util.h"
+
+#define SYN RTE_TCP_SYN_FLAG
+#define ACK RTE_TCP_ACK_FLAG
+#define FIN RTE_TCP_FIN_FLAG
+#define RST RTE_TCP_RST_FLAG
+#define PSH RTE_TCP_PSH_FLAG
+
+static uint8_t pattern[65536];
+
+static const uint8_t *pat(uint32_t off)
+{
+	return pattern + off;
+}
+
+static void test_handshake_options(void)
+{
+	static const uint8_t opts[] = {2, 4, 0x03, 0xe8, 1, 3,
+				       3, 7, 4,	   2,	 0, 0}; /* MSS 1000, WS 7, SACK ok */
+	struct tcp_conn *c;
+	struct out_seg o;
+
+	start(NULL);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 65535, NULL, 0, opts, sizeof(opts));
+	CU_ASSERT_EQUAL(W->ctr.half_open, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 1);
+	CU_ASSERT_EQUAL(o.mss, 1460);
+	CU_ASSERT_EQUAL(o.wscale, W->rcv_wscale);
+	CU_ASSERT_EQUAL(o.sack_ok, 0); /* declined */
+	CU_ASSERT_EQUAL(o.wnd, 16384); /* SYN-ACK windows are never scaled */
+	CU_ASSERT_EQUAL(o.len, 0);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	peer_send(PEER_PORT, PEER_ISN + 1, o.seq + 1, ACK, 100, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.opened, 1);
+	c = app.last;
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_ESTABLISHED);
+	CU_ASSERT_EQUAL(c->mss, 1000);
+	CU_ASSERT_EQUAL(c->snd_wscale, 7);
+	CU_ASSERT_EQUAL(c->snd_wnd, 100u << 7);
+	CU_ASSERT_EQUAL(W->ctr.half_open, 0);
+	CU_ASSERT_EQUAL(W->ctr.curr_connections, 1);
+	CU_ASSERT_EQUAL(W->ctr.total_connections, 1);
+	CU_ASSERT_EQUAL(nout(), 0);
+	stop();
+}
+
+static void test_handshake_no_options(void)
+{
+	struct tcp_config cfg;
+	struct out_seg o;
+
+	test_config(&cfg);
+	cfg.rcv_buf = 256 * 1024;
+	start(&cfg);
+	CU_ASSERT(W->rcv_wscale > 0);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 8192, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.wscale, -1); /* the peer offered none: we offer none */
+	CU_ASSERT_EQUAL(o.wnd, 65535);
+	peer_send(PEER_PORT, PEER_ISN + 1, o.seq + 1, ACK, 8192, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(app.last != NULL);
+	CU_ASSERT_EQUAL(app.last->mss, 536);
+	CU_ASSERT_EQUAL(app.last->snd_wnd, 8192); /* not scaled */
+	/* Without scaling the advertised window is capped at 65535. */
+	app.consume = 0;
+	peer_send(PEER_PORT, PEER_ISN + 1, o.seq + 1, ACK | PSH, 8192, pat(0), 10, NULL, 0);
+	advance_us(50000);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.wnd, 65535);
+	stop();
+}
+
+static void test_bad_checksum_counted(void)
+{
+	start(NULL);
+	peer_send_bad_cksum(PEER_PORT, PEER_ISN, SYN);
+	CU_ASSERT_EQUAL(W->ctr.drop_bad_checksum, 1);
+	CU_ASSERT_EQUAL(W->ctr.half_open, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	stop();
+}
+
+static void test_malformed_counted(void)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tpool);
+
+	start(NULL);
+	CU_ASSERT_FATAL(rte_pktmbuf_append(m, 40) != NULL); /* shorter than the headers */
+	tcp_input(W, m);
+	CU_ASSERT_EQUAL(W->ctr.drop_malformed, 1);
+	CU_ASSERT_EQUAL(nout(), 0);
+	stop();
+}
+
+static void test_no_listener_reset(void)
+{
+	struct out_seg o;
+
+	start(NULL);
+	peer_send_to_port(80, PEER_PORT, 5000, 0, SYN);
+	CU_ASSERT_EQUAL(W->ctr.drop_no_listener, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST | ACK);
+	CU_ASSERT_EQUAL(o.seq, 0);
+	CU_ASSERT_EQUAL(o.ack, 5001);
+	/* A segment with ACK gets RST with seq = its ack; a RST gets nothing. */
+	peer_send_to_port(80, PEER_PORT, 5000, 777, ACK);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST);
+	CU_ASSERT_EQUAL(o.seq, 777);
+	peer_send_to_port(80, PEER_PORT, 5000, 777, RST);
+	CU_ASSERT_EQUAL(nout(), 0);
+	CU_ASSERT_EQUAL(W->ctr.resets_sent, 2);
+	stop();
+}
+
+static void test_stray_ack_reset(void)
+{
+	struct out_seg o;
+
+	start(NULL);
+	peer_send(PEER_PORT, 1234, 98765, ACK, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_bad, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST);
+	CU_ASSERT_EQUAL(o.seq, 98765);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	stop();
+}
+
+static void test_data_in_order_delayed_ack(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss;
+	struct tcp_iov iov[4];
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1, ACK | PSH, 512, pat(0), 100, NULL, 0);
+	CU_ASSERT_EQUAL(app.data_calls, 1);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 100);
+	CU_ASSERT_EQUAL(tcp_recv_peek(c, iov, 4), 1);
+	CU_ASSERT_EQUAL(iov[0].len, 100);
+	CU_ASSERT(memcmp(iov[0].base, pat(0), 100) == 0);
+	CU_ASSERT_EQUAL(nout(), 0); /* the ACK is delayed */
+	advance_us(30000);
+	CU_ASSERT_EQUAL(nout(), 0);
+	advance_us(20000);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 1 + 100);
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT_EQUAL(W->ctr.delayed_acks, 1);
+	/* Unconsumed data shrinks the window (scale from the worker). */
+	CU_ASSERT_EQUAL((uint32_t)o.wnd << W->rcv_wscale, 16384 - 100);
+	/* Two segments: the second is acknowledged at once. */
+	peer_send(PEER_PORT, PEER_ISN + 101, iss + 1, ACK, 512, pat(100), 100, NULL, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	peer_send(PEER_PORT, PEER_ISN + 201, iss + 1, ACK, 512, pat(200), 100, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 301);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 300);
+	/* Small segments are coalesced: fewer mbufs than segments. */
+	CU_ASSERT(c->rcv_mbufs < 3);
+	CU_ASSERT_EQUAL(W->ctr.rx_payload_bytes, 300);
+	stop();
+}
+
+static void test_reply_piggybacks_ack(void)
+{
+	struct out_seg o;
+	uint32_t iss;
+
+	start(NULL);
+	app.echo = 1;
+	handshake(PEER_PORT, &iss);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1, ACK | PSH, 512, "get k\r\n", 7, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK | PSH);
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 8);
+	CU_ASSERT_EQUAL(o.len, 7);
+	CU_ASSERT(memcmp(o.data, "get k\r\n", 7) == 0);
+	CU_ASSERT_EQUAL(nout(), 0); /* no separate ACK, none later */
+	advance_us(100000);
+	CU_ASSERT_EQUAL(W->ctr.delayed_acks, 0);
+	stop();
+}
+
+static void test_out_of_order_held_and_merged(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, b = PEER_ISN + 1;
+
+	start(NULL);
+	app.consume = 1;
+	c = handshake(PEER_PORT, &iss);
+	/* Segments 300-400, 100-200 and an overlapping 150-320 arrive before 0-100. */
+	peer_send(PEER_PORT, b + 300, iss + 1, ACK, 512, pat(300), 100, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b); /* duplicate ACK at once */
+	peer_send(PEER_PORT, b + 100, iss + 1, ACK, 512, pat(100), 100, NULL, 0);
+	peer_send(PEER_PORT, b + 150, iss + 1, ACK, 512, pat(150), 170, NULL, 0);
+	CU_ASSERT_EQUAL(nout(), 3 - 1);
+	drop_out();
+	CU_ASSERT_EQUAL(W->ctr.ooo_segments, 3);
+	CU_ASSERT_EQUAL(c->ooo_bytes, 300); /* 100-400, no byte twice */
+	CU_ASSERT_EQUAL(app.rx_len, 0);
+	peer_send(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 100, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 400); /* the hole filled: acknowledged at once */
+	CU_ASSERT_EQUAL(app.rx_len, 400);
+	CU_ASSERT(memcmp(app.rx, pat(0), 400) == 0);
+	CU_ASSERT_EQUAL(c->ooo_bytes, 0);
+	CU_ASSERT_EQUAL(c->ooo_mbufs, 0);
+	stop();
+}
+
+static void test_duplicate_and_overlap(void)
+{
+	struct out_seg o;
+	uint32_t iss, b = PEER_ISN + 1;
+
+	start(NULL);
+	app.consume = 1;
+	handshake(PEER_PORT, &iss);
+	peer_send(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 100, NULL, 0);
+	peer_send(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 100, NULL, 0); /* duplicate */
+	CU_ASSERT_EQUAL(W->ctr.dup_segments, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 100);
+	drop_out();
+	peer_send(PEER_PORT, b + 50, iss + 1, ACK, 512, pat(50), 100, NULL, 0); /* half old */
+	CU_ASSERT_EQUAL(app.rx_len, 150);
+	CU_ASSERT(memcmp(app.rx, pat(0), 150) == 0);
+	stop();
+}
+
+static void test_window_tracks_buffer(void)
+{
+	struct tcp_config cfg;
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, b = PEER_ISN + 1, sent = 0;
+
+	test_config(&cfg);
+	cfg.rcv_buf = 4096;
+	start(&cfg);
+	CU_ASSERT_EQUAL(W->rcv_wscale, 0);
+	c = handshake(PEER_PORT, &iss);
+	while (sent < 4096) {
+		peer_send(PEER_PORT, b + sent, iss + 1, ACK, 512, pat(sent), 1024, NULL, 0);
+		sent += 1024;
+	}
+	drop_out();
+	advance_us(50000);
+	drop_out();
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 4096);
+	CU_ASSERT_EQUAL(c->rcv_adv, b + 4096);
+	/* Window closed: new data is answered with a zero window and not kept. */
+	peer_send(PEER_PORT, b + 4096, iss + 1, ACK, 512, pat(4096), 100, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.wnd, 0);
+	CU_ASSERT_EQUAL(o.ack, b + 4096);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 4096);
+	tcp_recv_consume(c, 100); /* too little to move the right edge (SWS) */
+	CU_ASSERT_EQUAL(nout(), 0);
+	tcp_recv_consume(c, 3996);
+	CU_ASSERT_FATAL(take(&o) == 0); /* window update */
+	CU_ASSERT_EQUAL(o.wnd, 4096);
+	for (uint32_t i = 0; i < 3; i++)
+		peer_send(PEER_PORT, b + 4096 + i * 1400, iss + 1, ACK, 512, pat(4096 + i * 1400),
+			  1400, NULL, 0);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 4096); /* the third is cut at the window's edge */
+	CU_ASSERT_EQUAL(c->rcv_nxt, b + 8192);
+	drop_out();
+	stop();
+}
+
+static void test_peer_closes_first(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1, ACK | FIN, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 2);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	CU_ASSERT(tcp_peer_closed(c));
+	CU_ASSERT_EQUAL(app.data_calls, 1);	       /* told about the FIN */
+	CU_ASSERT_EQUAL(tcp_send(c, "END\r\n", 5), 5); /* may still send */
+	tcp_close(c);
+	CU_ASSERT_EQUAL(tcp_send(c, "x", 1), -EPIPE);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK | PSH | FIN);
+	CU_ASSERT_EQUAL(o.len, 5);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_LAST_ACK);
+	peer_send(PEER_PORT, PEER_ISN + 2, iss + 1 + 6, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	CU_ASSERT_EQUAL(app.close_error, 0);
+	CU_ASSERT_EQUAL(W->ctr.curr_connections, 0);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 0); /* the passive closer keeps no TIME-WAIT */
+	CU_ASSERT_EQUAL(W->nfree, W->cfg.max_conns);
+	stop();
+}
+
+static void test_we_close_first_time_wait(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	tcp_close(c);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK | FIN);
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 2, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 2, ACK | FIN, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 2);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 1);
+	CU_ASSERT_EQUAL(W->nfree, W->cfg.max_conns); /* TIME-WAIT holds no connection */
+	/* The peer resends its FIN (our ACK was lost): ACK it again. */
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 2, ACK | FIN, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.seq, iss + 2);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 2);
+	/* A RST does not end TIME-WAIT (RFC 1337); the clock does. */
+	peer_send(PEER_PORT, PEER_ISN + 2, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 1);
+	advance_us(W->cfg.time_wait_us - 20000);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 1);
+	advance_us(30000);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	stop();
+}
+
+static void test_simultaneous_close(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	tcp_close(c);
+	drop_out();
+	/* The peer's FIN crosses ours: CLOSING, then TIME-WAIT on the ACK. */
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1, ACK | FIN, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_CLOSING);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 2);
+	peer_send(PEER_PORT, PEER_ISN + 2, iss + 2, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 1);
+	stop();
+}
+
+static void test_time_wait_new_incarnation(void)
+{
+	struct out_seg o;
+	uint32_t iss;
+
+	start(NULL);
+	tcp_close(handshake(PEER_PORT, &iss));
+	drop_out();
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 2, ACK | FIN, 512, NULL, 0, NULL, 0);
+	drop_out();
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 1);
+	/* A SYN with a higher sequence number starts a new connection. */
+	peer_send(PEER_PORT, PEER_ISN + 100000, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	CU_ASSERT_EQUAL(o.ack, PEER_ISN + 100001);
+	stop();
+}
+
+static void test_resets(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, b = PEER_ISN + 1;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	/* In the window but not exact: challenge ACK, connection lives. */
+	peer_send(PEER_PORT, b + 10, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.ack, b);
+	CU_ASSERT_EQUAL(W->ctr.challenge_acks, 1);
+	CU_ASSERT_EQUAL(app.closed, 0);
+	/* Out of the window: ignored. */
+	peer_send(PEER_PORT, b + 1000000, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	CU_ASSERT_EQUAL(app.closed, 0);
+	/* A SYN on an established connection: challenge ACK. */
+	peer_send(PEER_PORT, b + 5, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(W->ctr.challenge_acks, 2);
+	/* An ACK for data never sent: answered with an ACK, dropped. */
+	peer_send(PEER_PORT, b, iss + 5000, ACK, 512, pat(0), 10, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 0);
+	/* The exact RST resets. */
+	peer_send(PEER_PORT, b, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	CU_ASSERT_EQUAL(app.close_error, -ECONNRESET);
+	CU_ASSERT_EQUAL(W->ctr.resets_received, 1);
+	CU_ASSERT_EQUAL(W->ctr.curr_connections, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	/* The connection is gone: its next segment gets a RST. */
+	peer_send(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 10, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST);
+	stop();
+}
+
+static void test_abort_sends_rst(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	tcp_abort(c);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST | ACK);
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	CU_ASSERT_EQUAL(app.close_error, -ECONNABORTED);
+	stop();
+}
+
+static void test_bad_handshake_ack(void)
+{
+	struct out_seg o;
+
+	start(NULL);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	peer_send(PEER_PORT, PEER_ISN + 1, o.seq + 7, ACK, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	CU_ASSERT_EQUAL(W->ctr.half_open, 1); /* the half-open connection stays */
+	/* A retransmitted SYN gets the SYN-ACK again. */
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	stop();
+}
+
+static void test_syn_cookies(void)
+{
+	struct tcp_config cfg;
+	struct out_seg o;
+	uint32_t cookie;
+
+	test_config(&cfg);
+	cfg.syn_backlog = 2;
+	start(&cfg);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+	peer_send(PEER_PORT + 1, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+	drop_out();
+	CU_ASSERT_EQUAL(W->ctr.half_open, 2);
+	CU_ASSERT_EQUAL(W->nfree, cfg.max_conns - 2);
+	/* The SYN queue is full: a cookie, and no state. */
+	static const uint8_t opts[] = {2, 4, 0x05, 0x78, 1, 3, 3, 7}; /* MSS 1400, WS 7 */
+	peer_send(PEER_PORT + 2, 5555, 0, SYN, 1000, NULL, 0, opts, sizeof(opts));
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_sent, 1);
+	CU_ASSERT_EQUAL(W->nfree, cfg.max_conns - 2);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	CU_ASSERT_EQUAL(o.ack, 5556);
+	CU_ASSERT_EQUAL(o.wscale, -1); /* no room in a cookie for the shift */
+	cookie = o.seq;
+	/* A wrong cookie: RST, nothing created. */
+	peer_send(PEER_PORT + 2, 5556, cookie + 2, ACK, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_bad, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	/* Another peer ISN with the same cookie: RST. */
+	peer_send(PEER_PORT + 2, 7000, cookie + 1, ACK, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_bad, 2);
+	drop_out();
+	/* The right one, carrying data: established at once, data delivered. */
+	app.consume = 1;
+	peer_send(PEER_PORT + 2, 5556, cookie + 1, ACK | PSH, 1000, "hello", 5, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_ok, 1);
+	CU_ASSERT_EQUAL(app.opened, 1);
+	CU_ASSERT_FATAL(app.last != NULL);
+	CU_ASSERT_EQUAL(app.last->mss, 1400);
+	CU_ASSERT_EQUAL(app.last->snd_wscale, 0);
+	CU_ASSERT_EQUAL(app.last->snd_wnd, 1000);
+	CU_ASSERT_EQUAL(app.rx_len, 5);
+	CU_ASSERT_EQUAL(W->ctr.curr_connections, 1);
+	CU_ASSERT_EQUAL(W->ctr.half_open, 2);
+	stop();
+}
+
+static void test_syn_cookie_expires(void)
+{
+	struct tcp_config cfg;
+	struct out_seg o;
+
+	test_config(&cfg);
+	cfg.syn_backlog = 0; /* every SYN gets a cookie */
+	start(&cfg);
+	peer_send(PEER_PORT, 5555, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	advance_us(3ull * (1ull << 26)); /* three cookie periods, about 200 s */
+	peer_send(PEER_PORT, 5556, o.seq + 1, ACK, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_bad, 1);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	stop();
+}
+
+static void test_max_connections(void)
+{
+	struct tcp_config cfg;
+	struct out_seg o;
+
+	test_config(&cfg);
+	cfg.max_conns = 2;
+	start(&cfg);
+	handshake(PEER_PORT, NULL);
+	handshake(PEER_PORT + 1, NULL);
+	peer_send(PEER_PORT + 2, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.rejected_connections, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RST | ACK);
+	CU_ASSERT_EQUAL(W->ctr.curr_connections, 2);
+	/* One closes (TIME-WAIT holds no slot): the next is accepted. */
+	tcp_abort(app.last);
+	drop_out();
+	handshake(PEER_PORT + 3, NULL);
+	CU_ASSERT_EQUAL(W->ctr.total_connections, 3);
+	stop();
+}
+
+static void test_receive_buffer_mbuf_limit(void)
+{
+	struct tcp_config cfg;
+	struct tcp_conn *c;
+	uint32_t iss, b = PEER_ISN + 1;
+
+	test_config(&cfg);
+	cfg.rcv_max_mbufs = 4;
+	start(&cfg);
+	c = handshake(PEER_PORT, &iss);
+	/* Ten one-byte segments after a hole: only four are held. */
+	for (uint32_t i = 0; i < 10; i++)
+		peer_send(PEER_PORT, b + 10 + 2 * i, iss + 1, ACK, 512, pat(i), 1, NULL, 0);
+	CU_ASSERT_EQUAL(c->ooo_mbufs, 4);
+	CU_ASSERT_EQUAL(W->ctr.drop_rcv_buffer_full, 6);
+	CU_ASSERT_EQUAL(W->ctr.ooo_segments, 4);
+	stop();
+}
+
+static void test_send_buffer_limit_and_writable(void)
+{
+	struct tcp_config cfg;
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, acked = 0;
+	int n;
+
+	test_config(&cfg);
+	cfg.snd_buf = 8192;
+	start(&cfg);
+	c = handshake(PEER_PORT, &iss);
+	CU_ASSERT_EQUAL(tcp_send_space(c), 8192);
+	CU_ASSERT_EQUAL(tcp_send(c, pat(0), 20000), 8192);
+	CU_ASSERT_EQUAL(tcp_send(c, pat(0), 1), -EAGAIN);
+	CU_ASSERT_EQUAL(tcp_send_space(c), 0);
+	n = 0;
+	while (take(&o) == 0) {
+		CU_ASSERT_EQUAL(o.seq, iss + 1 + acked);
+		CU_ASSERT(o.len <= 1460);
+		CU_ASSERT(memcmp(o.data, pat(acked), o.len) == 0);
+		acked += o.len;
+		n++;
+	}
+	CU_ASSERT_EQUAL(acked, 8192);
+	CU_ASSERT_EQUAL(n, 6);
+	CU_ASSERT_EQUAL(app.writable, 0);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1 + 2000, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.writable, 0); /* not yet half free */
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1 + 5000, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.writable, 1);
+	CU_ASSERT_EQUAL(tcp_send_space(c), 5000);
+	stop();
+}
+
+static void test_send_mbuf_zero_copy(void)
+{
+	struct rte_mbuf *chain = NULL;
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, got = 0;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	/* A 5000-byte value in three mbufs of uneven sizes. */
+	for (uint32_t off = 0, sz; off < 5000; off += sz) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(tpool);
+
+		sz = off == 0 ? 1000 : off == 1000 ? 2000 : 2000;
+		memcpy(rte_pktmbuf_append(m, sz), pat(off), sz);
+		if (chain == NULL)
+			chain = m;
+		else
+			CU_ASSERT_FATAL(rte_pktmbuf_chain(chain, m) == 0);
+	}
+	CU_ASSERT_EQUAL(tcp_send_mbuf(c, chain), 0);
+	CU_ASSERT_EQUAL(tcp_send(c, "END\r\n", 5), 5);
+	drain();
+	CU_ASSERT(rte_mbuf_refcnt_read(c->snd_head) > 1); /* segments reference the value */
+	while (take(&o) == 0) {
+		CU_ASSERT_EQUAL(o.seq, iss + 1 + got);
+		if (got < 5000 && o.len > 512)
+			CU_ASSERT(o.nb_segs > 1); /* attached, not copied */
+		if (got + o.len <= 5000)
+			CU_ASSERT(memcmp(o.data, pat(got), o.len) == 0);
+		got += o.len;
+	}
+	CU_ASSERT_EQUAL(got, 5005);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1 + 5005, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(c->snd_bytes, 0);
+	CU_ASSERT(c->snd_head == NULL);
+	stop();
+}
+
+static void test_checksum_offload_flags(void)
+{
+	struct tcp_config cfg;
+	struct out_seg o;
+
+	test_config(&cfg);
+	cfg.tx_cksum_offload = 1;
+	start(&cfg);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT((o.ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) != 0);
+	CU_ASSERT((o.ol_flags & RTE_MBUF_F_TX_IP_CKSUM) != 0);
+	stop();
+}
+
+static void test_close_in_callback(void)
+{
+	struct tcp_conn *c;
+	uint32_t iss;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	(void)c;
+	/* The peer resets while we have data queued: buffers freed, no leak (stop checks). */
+	CU_ASSERT_EQUAL(tcp_send(c, pat(0), 3000), 3000);
+	drop_out();
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1, ACK, 512, pat(0), 50, NULL, 0);
+	peer_send(PEER_PORT, PEER_ISN + 100, iss + 1, ACK, 512, pat(0), 50, NULL, 0); /* ooo */
+	peer_send(PEER_PORT, PEER_ISN + 51, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	stop();
+}
+
+static const struct cunit_test tests[] = {
+    {"handshake: MSS and window scale answered, SACK declined", test_handshake_options},
+    {"handshake without options", test_handshake_no_options},
+    {"bad checksum counted and dropped", test_bad_checksum_counted},
+    {"truncated segment counted", test_malformed_counted},
+    {"closed port answered with RST", test_no_listener_reset},
+    {"stray ACK answered with RST", test_stray_ack_reset},
+    {"in-order data, delayed ACK, every second segment", test_data_in_order_delayed_ack},
+    {"reply carries the ACK", test_reply_piggybacks_ack},
+    {"out-of-order held, trimmed and merged", test_out_of_order_held_and_merged},
+    {"duplicate and overlapping segments", test_duplicate_and_overlap},
+    {"window tracks the buffer; zero window; update", test_window_tracks_buffer},
+    {"peer closes first (CLOSE-WAIT, LAST-ACK)", test_peer_closes_first},
+    {"we close first: TIME-WAIT record, FIN re-ACKed, expiry", test_we_close_first_time_wait},
+    {"simultaneous close (CLOSING)", test_simultaneous_close},
+    {"TIME-WAIT yields to a new SYN", test_time_wait_new_incarnation},
+    {"RST rules and challenge ACKs", test_resets},
+    {"tcp_abort sends RST", test_abort_sends_rst},
+    {"bad handshake ACK; SYN retransmitted", test_bad_handshake_ack},
+    {"SYN cookies when the SYN queue is full", test_syn_cookies},
+    {"SYN cookies expire", test_syn_cookie_expires},
+    {"max connections", test_max_connections},
+    {"receive buffer mbuf limit", test_receive_buffer_mbuf_limit},
+    {"send buffer limit and on_writable", test_send_buffer_limit_and_writable},
+    {"tcp_send_mbuf is zero-copy", test_send_mbuf_zero_copy},
+    {"checksum offload flags", test_checksum_offload_flags},
+    {"reset with data buffered both ways", test_close_in_callback},
+    {NULL, NULL},
+};
+
+static int suite_init(void)
+{
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + (i >> 8));
+	return tcp_util_eal_init("test_tcp");
+}
+
+static int suite_cleanup(void)
+{
+	return tcp_util_eal_cleanup();
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (cunit_tap_add_suite("tcp", suite_init, suite_cleanup, tests) < 0)
+		return 1;
+	return cunit_tap_run();
+}
