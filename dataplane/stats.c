@@ -31,6 +31,7 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	STAT_U64(out, "workers", rte_lcore_count() - 1);
 	fprintf(out, "STAT ip %s/%u\r\n", ip, src->opts->ip.len);
 	fprintf(out, "STAT mac %s\r\n", mac);
+	fprintf(out, "STAT mac_filter %s\r\n", src->port->mac_in_software ? "software" : "port");
 	fprintf(out, "STAT port_driver %s\r\n", src->port->driver);
 	fprintf(out, "STAT rss %s\r\n", src->port->rss ? "on" : "off");
 	fprintf(out, "STAT tx_checksum %s\r\n", src->port->tx_cksum_offload ? "offload" : "software");

@@ -1,5 +1,6 @@
 #include "port.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,9 +70,16 @@ int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 		if (rc < 0)
 			goto fail_rc;
 	}
+	/*
+	 * A port that cannot take the address (net_pcap, some VFs) still gets
+	 * it: the stack matches our MAC in software, and promiscuous mode lets
+	 * frames for it through the NIC's filter.
+	 */
 	if (mac != NULL) {
 		rc = rte_eth_dev_default_mac_addr_set(port_id, (struct rte_ether_addr *)mac);
-		if (rc < 0) {
+		if (rc == -ENOTSUP) {
+			info->mac_in_software = 1;
+		} else if (rc < 0) {
 			snprintf(err, errlen, "--mac: port %u refused the address: %s", port_id,
 				 rte_strerror(-rc));
 			return rc;
@@ -80,9 +88,14 @@ int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 	rc = rte_eth_dev_start(port_id);
 	if (rc < 0)
 		goto fail_rc;
-	rc = rte_eth_macaddr_get(port_id, &info->mac);
-	if (rc < 0)
-		goto fail_rc;
+	if (info->mac_in_software) {
+		rte_eth_promiscuous_enable(port_id);
+		info->mac = *mac;
+	} else {
+		rc = rte_eth_macaddr_get(port_id, &info->mac);
+		if (rc < 0)
+			goto fail_rc;
+	}
 
 	info->port_id = port_id;
 	info->nb_queues = nb_queues;
