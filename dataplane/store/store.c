@@ -946,26 +946,41 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
 /* ------------------------------------------------------------------ */
 /* incr / decr                                                        */
 
-/* memcached's safe_strtoull on a value: digits, then only spaces (or the end). */
+/*
+ * memcached's safe_strtoull on a value, quirks included: strtoull's leading
+ * whitespace and sign, at least one digit, no overflow, then only the first
+ * character after the number is checked (whitespace or the end: "12 ab" is
+ * 12); a negative result is refused only if a '-' appears in the value, so
+ * "-0" is 0.
+ */
+static bool is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 static bool parse_u64(const char *v, uint32_t len, uint64_t *out)
 {
 	uint64_t x = 0;
-	uint32_t i = 0;
+	uint32_t i = 0, digits = 0;
+	bool neg = false;
 
-	while (i < len && v[i] == ' ')
+	while (i < len && is_space(v[i]))
 		i++;
-	if (i == len || v[i] < '0' || v[i] > '9')
-		return false;
-	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+	if (i < len && (v[i] == '+' || v[i] == '-'))
+		neg = v[i++] == '-';
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++, digits++) {
 		unsigned d = (unsigned)(v[i] - '0');
 
 		if (x > (UINT64_MAX - d) / 10)
-			return false;
+			return false; /* ERANGE */
 		x = x * 10 + d;
 	}
-	for (; i < len; i++)
-		if (v[i] != ' ' && v[i] != '\r' && v[i] != '\n' && v[i] != '\t')
-			return false;
+	if (!digits || (i < len && !is_space(v[i])))
+		return false;
+	if (neg)
+		x = -x;
+	if ((int64_t)x < 0 && memchr(v, '-', len))
+		return false;
 	*out = x;
 	return true;
 }
