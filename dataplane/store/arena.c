@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,6 +179,11 @@ static int map_file(struct store *s, const struct arena_layout *want, bool *atta
 		arena_log(s, "memory file %s: %s", path, strerror(errno));
 		return -errno;
 	}
+	/* One process per file: a second dpcached on the same file would corrupt it. */
+	if (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
+		arena_log(s, "memory file %s: in use by another process", path);
+		return -EBUSY;
+	}
 	if (fstat(s->fd, &st) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size == want->total_size) {
@@ -257,15 +263,17 @@ int arena_open(struct store *s)
 
 void arena_close(struct store *s, bool clean)
 {
-	if (!s->base)
-		return;
-	if (s->fd >= 0 && clean) {
-		s->hdr->clean = 1;
-		s->hdr->checksum = header_checksum(s->hdr);
-		msync(s->base, s->hdr->layout.total_size, MS_SYNC);
+	if (s->base) {
+		uint64_t size = s->hdr->layout.total_size;
+
+		if (s->fd >= 0 && clean) {
+			s->hdr->clean = 1;
+			s->hdr->checksum = header_checksum(s->hdr);
+			msync(s->base, size, MS_SYNC);
+		}
+		munmap(s->base, size);
+		s->base = NULL;
 	}
-	munmap(s->base, s->hdr->layout.total_size);
-	s->base = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

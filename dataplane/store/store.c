@@ -55,6 +55,7 @@ int store_setup(const struct store_config *cfg, struct store **out)
 
 	if (!s)
 		return -ENOMEM;
+	s->fd = -1;
 	s->cfg = *cfg;
 	rc = fill_defaults(&s->cfg);
 	if (rc)
@@ -68,8 +69,10 @@ int store_setup(const struct store_config *cfg, struct store **out)
 		s->threads[i].tid = i;
 	}
 	rc = arena_open(s);
-	if (rc)
+	if (rc) {
+		arena_close(s, false);
 		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:

@@ -3,6 +3,7 @@
  * eviction order, lazy and proactive expiry, the transient item cache, slab
  * rebalancing, and hot restart from a memory file.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,11 @@ static void test_hot_restart(void)
 
 	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
 	CU_ASSERT(store_reattached(s));
+	/* a second store on the same file is refused while the first has it */
+	struct store *other = NULL;
+
+	CU_ASSERT_EQUAL(store_setup(&cfg, &other), -EBUSY);
+	CU_ASSERT(strstr(logged, "in use") != NULL);
 	t = store_thread(s, 0);
 	for (uint64_t k = 0; k < n; k++) {
 		enum store_result r = get_key(k, T0 + 1);
