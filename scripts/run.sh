@@ -77,6 +77,11 @@ start() {
     echo "\$ ip netns exec $NS ping -c 3 $IP"
     ip netns exec "$NS" ping -c 3 -i 0.3 "$IP" || true
     echo
+    echo "\$ python3 tests/integration/udp_client.py load $SOCK      # items through the admin socket"
+    /usr/bin/python3 tests/integration/udp_client.py load "$SOCK"
+    echo "\$ ip netns exec $NS python3 tests/integration/udp_client.py get $IP 11211 v100   # a UDP get"
+    ip netns exec "$NS" /usr/bin/python3 tests/integration/udp_client.py get "$IP" 11211 v100 | cut -c1-100
+    echo
     echo "\$ build/control/dpcachectl --socket $SOCK stats"
     "$DPCACHECTL" --socket "$SOCK" stats | grep -v '^STAT worker' | head -40
     cat <<EOT
@@ -84,6 +89,8 @@ start() {
 How to reach it:
   ip netns exec $NS ping $IP                    # ICMP echo from the namespace
   ip netns exec $NS arping -I $IFACE $IP          # ARP
+  ip netns exec $NS python3 tests/integration/udp_client.py get $IP 11211 v1400  # memcache over UDP
+  memcaslap over UDP needs writes over UDP: start with --udp-writes 1
   build/control/dpcachectl --socket $SOCK stats   # counters (also: version, shutdown)
   scripts/run.sh stop                             # stop it and remove the namespace
 EOT
