@@ -37,6 +37,8 @@
 #define STORE_THREADS_MAX 128
 /** Most slab classes (memcached's MAX_NUMBER_OF_SLAB_CLASSES - 1). */
 #define STORE_CLASSES_MAX 63
+/** Suggested lease interval when the paper's rate limit is on (store_config.lease_ttl). */
+#define STORE_LEASE_TTL_DEFAULT 10
 /** Relative exptimes up to this many seconds; larger ones are unix times. */
 #define STORE_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
 
