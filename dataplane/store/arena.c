@@ -75,6 +75,10 @@ static void compute_layout(const struct store_config *cfg, struct arena_layout *
 	unsigned i;
 
 	memset(l, 0, sizeof(*l));
+	l->sizeof_part = sizeof(struct part);
+	l->sizeof_item = sizeof(struct item);
+	l->sizeof_bucket = sizeof(struct bucket);
+	l->sizeof_class = sizeof(struct slab_class);
 	l->limit_bytes = cfg->limit_bytes;
 	l->item_size_max = cfg->item_size_max;
 	l->nparts = cfg->partitions;
@@ -147,7 +151,7 @@ static const char *file_unusable(const struct arena_hdr *h, const struct arena_l
 	if (h->checksum != header_checksum((struct arena_hdr *)h))
 		return "header checksum mismatch";
 	if (memcmp(&h->layout, want, sizeof(*want)) != 0)
-		return "layout differs (memory limit, -I, -f, partitions or index size changed)";
+		return "layout differs (memory limit, -I, -f, partitions, index size or build changed)";
 	return NULL;
 }
 

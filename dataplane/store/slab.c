@@ -263,8 +263,10 @@ unsigned slab_rebalance(struct store *s, struct part *p, uint32_t now)
 {
 	unsigned n = s->hdr->layout.nclasses;
 
-	if (s->cfg.no_rebalance)
+	/* Once a second: ages are in seconds, and the look costs classes². */
+	if (s->cfg.no_rebalance || p->rebalanced_at == now)
 		return 0;
+	p->rebalanced_at = now;
 	for (unsigned c = 1; c <= n; c++) {
 		struct slab_class *sc = &p->cls[c];
 		uint64_t ev = sc->c.evicted;

@@ -120,6 +120,7 @@ struct part {
 	uint32_t pages_free;  /* pages not owned by a class */
 	uint32_t tr_next;     /* transient ring: next second to free */
 	uint32_t tr_items;
+	uint32_t rebalanced_at; /* last second the rebalancer looked */
 	uint32_t tr_head[TRANSIENT_RING_MAX];
 	struct slab_class cls[STORE_CLASSES_MAX + 1]; /* 1-based */
 	struct part_counters c;
@@ -128,6 +129,7 @@ struct part {
 
 /* Everything store_setup derives from the config; a file must match it to attach. */
 struct arena_layout {
+	uint32_t sizeof_part, sizeof_item, sizeof_bucket, sizeof_class; /* a build's fingerprint */
 	uint64_t total_size;
 	uint64_t limit_bytes;
 	uint32_t item_size_max;
