@@ -85,8 +85,8 @@ static void compute_layout(const struct store_config *cfg, struct arena_layout *
 	l->transient_ttl_max = cfg->transient_ttl_max;
 	l->nclasses = build_classes(cfg, l->class_size);
 	/* Index sized for items of ~100 bytes at 5 per bucket; overflow for the rest. */
-	l->nbuckets = cfg->buckets ? cfg->buckets
-				   : next_pow2(cfg->limit_bytes / cfg->partitions / 100 / 5);
+	l->nbuckets =
+	    cfg->buckets ? cfg->buckets : next_pow2(cfg->limit_bytes / cfg->partitions / 100 / 5);
 	l->nover = l->nbuckets / 4 + 16;
 	for (i = 0; i < cfg->partitions; i++) {
 		uint64_t np = pages / cfg->partitions + (i < pages % cfg->partitions);
@@ -151,7 +151,8 @@ static const char *file_unusable(const struct arena_hdr *h, const struct arena_l
 	if (h->checksum != header_checksum((struct arena_hdr *)h))
 		return "header checksum mismatch";
 	if (memcmp(&h->layout, want, sizeof(*want)) != 0)
-		return "layout differs (memory limit, -I, -f, partitions, index size or build changed)";
+		return "layout differs (memory limit, -I, -f, partitions, index size or build "
+		       "changed)";
 	return NULL;
 }
 

@@ -17,8 +17,7 @@ static struct bucket *next_bucket(const struct part *p, const struct bucket *b)
 	return b->next ? part_over(p, b->next) : NULL;
 }
 
-struct item *index_find(struct part *p, uint64_t h, const void *key, size_t klen,
-			uint64_t **slotp)
+struct item *index_find(struct part *p, uint64_t h, const void *key, size_t klen, uint64_t **slotp)
 {
 	uint32_t tag = hash_tag(h);
 	struct bucket *b;

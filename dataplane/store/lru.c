@@ -15,7 +15,7 @@
  */
 #include "store_internal.h"
 
-#define HOT_PCT 20
+#define HOT_PCT	 20
 #define WARM_PCT 40
 
 static inline unsigned item_seg(const struct item *it)
@@ -98,8 +98,9 @@ static void balance(struct store *s, struct part *p, unsigned cls, uint32_t now)
 	struct slab_class *sc = &p->cls[cls];
 	uint64_t total = sc->lru[LRU_HOT].count + sc->lru[LRU_WARM].count + sc->lru[LRU_COLD].count;
 
-	for (int k = 0; k < 2 && sc->lru[LRU_HOT].count * 100 > total * HOT_PCT &&
-			sc->lru[LRU_HOT].count > 1; k++) {
+	for (int k = 0;
+	     k < 2 && sc->lru[LRU_HOT].count * 100 > total * HOT_PCT && sc->lru[LRU_HOT].count > 1;
+	     k++) {
 		struct item *it = item_at(p, sc->lru[LRU_HOT].tail);
 
 		if (!item_is_live(s, p, it, now)) {
@@ -117,7 +118,8 @@ static void balance(struct store *s, struct part *p, unsigned cls, uint32_t now)
 		}
 	}
 	for (int k = 0; k < 2 && sc->lru[LRU_WARM].count * 100 > total * WARM_PCT &&
-			sc->lru[LRU_WARM].count > 1; k++) {
+			sc->lru[LRU_WARM].count > 1;
+	     k++) {
 		struct item *it = item_at(p, sc->lru[LRU_WARM].tail);
 
 		seg_del(p, it);

@@ -141,7 +141,8 @@ static unsigned oldest_class(struct store *s, struct part *p, unsigned not, uint
 		if (c == not || p->cls[c].pages < min_pages)
 			continue;
 		tail = lru_tail(p, c);
-		uint32_t t = tail ? __atomic_load_n(&tail->atime, __ATOMIC_RELAXED) : 0; /* a class with pages but no items: oldest */
+		uint32_t t = tail ? __atomic_load_n(&tail->atime, __ATOMIC_RELAXED)
+				  : 0; /* a class with pages but no items: oldest */
 
 		if (t < best_t) {
 			best_t = t;
@@ -236,7 +237,8 @@ bool slab_move_page(struct store *s, struct part *p, unsigned from, unsigned to,
 
 		if (it->state & IT_LINKED)
 			item_unlink_free(s, p, it, now,
-					 item_is_live(s, p, it, now) ? UNLINK_MOVE : UNLINK_EXPIRED);
+					 item_is_live(s, p, it, now) ? UNLINK_MOVE
+								     : UNLINK_EXPIRED);
 		if (it->state & IT_FREE)
 			free_remove(p, sf, it);
 	}

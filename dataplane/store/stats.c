@@ -125,16 +125,16 @@ void store_class_stats(const struct store *s, int part, unsigned cls, uint32_t n
 const char *store_result_name(enum store_result r)
 {
 	static const char *const names[] = {
-		[STORE_OK] = "OK",
-		[STORE_STORED] = "STORED",
-		[STORE_NOT_STORED] = "NOT_STORED",
-		[STORE_EXISTS] = "EXISTS",
-		[STORE_NOT_FOUND] = "NOT_FOUND",
-		[STORE_TOO_LARGE] = "TOO_LARGE",
-		[STORE_NO_MEMORY] = "NO_MEMORY",
-		[STORE_NON_NUMERIC] = "NON_NUMERIC",
-		[STORE_BAD_KEY] = "BAD_KEY",
-		[STORE_ABORTED] = "ABORTED",
+	    [STORE_OK] = "OK",
+	    [STORE_STORED] = "STORED",
+	    [STORE_NOT_STORED] = "NOT_STORED",
+	    [STORE_EXISTS] = "EXISTS",
+	    [STORE_NOT_FOUND] = "NOT_FOUND",
+	    [STORE_TOO_LARGE] = "TOO_LARGE",
+	    [STORE_NO_MEMORY] = "NO_MEMORY",
+	    [STORE_NON_NUMERIC] = "NON_NUMERIC",
+	    [STORE_BAD_KEY] = "BAD_KEY",
+	    [STORE_ABORTED] = "ABORTED",
 	};
 
 	if ((unsigned)r < sizeof(names) / sizeof(names[0]) && names[r])

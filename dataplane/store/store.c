@@ -155,8 +155,7 @@ uint32_t store_exptime(int64_t exptime, uint32_t now)
 	return exptime <= 1 ? 1 : (uint32_t)exptime;
 }
 
-bool item_is_live(const struct store *s, const struct part *p, const struct item *it,
-		  uint32_t now)
+bool item_is_live(const struct store *s, const struct part *p, const struct item *it, uint32_t now)
 {
 	uint32_t ft;
 
@@ -306,12 +305,13 @@ read_optimistic(struct store_thread *t, struct part *p, uint64_t h, const void *
 			fill_info(found, now, info);
 			if (off + ITEM_HDR + klen + info->value_len > part_size ||
 			    ITEM_HDR + klen + info->value_len > s->cfg.item_size_max) {
-				out = RD_MISS; /* garbage from a recycled chunk: the check below fails */
+				out = RD_MISS; /* garbage from a recycled chunk: the check below
+						  fails */
 			} else if (*state & IT_HOLDOFF) {
 				out = RD_MISS;
 			} else if (!item_is_live(s, p, found, now)) {
 				out = found->exptime && found->exptime <= now ? RD_EXPIRED
-									       : RD_FLUSHED;
+									      : RD_FLUSHED;
 			} else {
 				out = RD_HIT;
 				*res = copy_value(found, sink, info);
@@ -361,8 +361,7 @@ enum store_result store_get(struct store_thread *t, const void *key, size_t klen
 	h = store_hash(key, klen);
 	struct part *p = part_for(t->s, h);
 
-	o = read_optimistic(t, p, h, key, klen, now, sink, info ? info : &tmp, &state, &res,
-			    true);
+	o = read_optimistic(t, p, h, key, klen, now, sink, info ? info : &tmp, &state, &res, true);
 	count_read(t, p, o);
 	if (o != RD_HIT)
 		return STORE_NOT_FOUND;
@@ -525,9 +524,9 @@ static void item_drop(struct store *s, struct part *p, struct item *it)
  * STORE_STORED fills in the new item's header from args/old. `value` may be
  * NULL when the new item already holds the value (store_commit).
  */
-static enum store_result store_locked(struct store *s, struct part *p, uint64_t h,
-				      const void *key, size_t klen, const void *value,
-				      uint32_t vlen, struct item *pending, uint32_t now,
+static enum store_result store_locked(struct store *s, struct part *p, uint64_t h, const void *key,
+				      size_t klen, const void *value, uint32_t vlen,
+				      struct item *pending, uint32_t now,
 				      const struct store_set_args *a, uint64_t *cas_out)
 {
 	struct item *old = find_live(s, p, h, key, klen, now);
@@ -627,9 +626,9 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 	return STORE_STORED;
 }
 
-enum store_result store_set(struct store_thread *t, const void *key, size_t klen,
-			    const void *value, uint32_t vlen, uint32_t now,
-			    const struct store_set_args *args, uint64_t *cas_out)
+enum store_result store_set(struct store_thread *t, const void *key, size_t klen, const void *value,
+			    uint32_t vlen, uint32_t now, const struct store_set_args *args,
+			    uint64_t *cas_out)
 {
 	struct store *s = t->s;
 	enum store_result r;
@@ -646,8 +645,8 @@ enum store_result store_set(struct store_thread *t, const void *key, size_t klen
 	return r;
 }
 
-enum store_result store_reserve(struct store_thread *t, const void *key, size_t klen,
-				uint32_t vlen, uint32_t now, struct store_pending *pd)
+enum store_result store_reserve(struct store_thread *t, const void *key, size_t klen, uint32_t vlen,
+				uint32_t now, struct store_pending *pd)
 {
 	struct store *s = t->s;
 	enum store_result err = STORE_NO_MEMORY;
@@ -1089,8 +1088,7 @@ void store_flush(struct store *s, uint32_t now, int64_t delay)
 {
 	CNT_INC(s->parts[0]->c.cmd_flush);
 	if (delay > 0) {
-		__atomic_store_n(&s->hdr->flush_time, store_exptime(delay, now),
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->hdr->flush_time, store_exptime(delay, now), __ATOMIC_RELAXED);
 		return;
 	}
 	for (unsigned i = 0; i < s->cfg.partitions; i++) {

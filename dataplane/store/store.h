@@ -47,21 +47,21 @@ struct store_thread;
 
 /** How to build a store; zero fields take the default in brackets. */
 struct store_config {
-	uint64_t limit_bytes;       /**< hard limit on item memory, memcached's -m [64 MB] */
-	uint32_t item_size_max;     /**< largest item (header+key+value) and slab page size, -I [1 MB] */
-	double growth_factor;       /**< slab class growth factor, -f [1.25] */
-	uint32_t chunk_min;         /**< smallest chunk in bytes (>= 48), -n-like [48] */
-	unsigned partitions;        /**< partitions, one per worker [1] */
-	unsigned threads;           /**< calling threads (0 .. threads-1 for store_thread) [partitions] */
+	uint64_t limit_bytes;	/**< hard limit on item memory, memcached's -m [64 MB] */
+	uint32_t item_size_max; /**< largest item (header+key+value), page size, -I [1 MB] */
+	double growth_factor;	/**< slab class growth factor, -f [1.25] */
+	uint32_t chunk_min;	/**< smallest chunk in bytes (>= 48), -n-like [48] */
+	unsigned partitions;	/**< partitions, one per worker [1] */
+	unsigned threads; /**< calling threads (0 .. threads-1 for store_thread) [partitions] */
 	int numa_node[STORE_PARTITIONS_MAX]; /**< node of each partition; -1 = any; used
 						  only when numa_bind is set */
-	bool numa_bind;             /**< bind each partition's memory to numa_node[i] (libnuma) */
-	uint32_t buckets;           /**< hash buckets per partition (power of 2) [from limit] */
+	bool numa_bind;		    /**< bind each partition's memory to numa_node[i] (libnuma) */
+	uint32_t buckets;	    /**< hash buckets per partition (power of 2) [from limit] */
 	uint32_t transient_ttl_max; /**< items with TTL <= this go to the transient cache;
-				         0 disables it [0] */
-	uint32_t lease_ttl;         /**< 0: memcached 1.6 win/Z rules; > 0: at most one win per
-				         key per lease_ttl seconds (the paper's rate limit) [0] */
-	bool no_rebalance;          /**< disable adaptive slab rebalancing */
+					 0 disables it [0] */
+	uint32_t lease_ttl;	    /**< 0: memcached 1.6 win/Z rules; > 0: at most one win per
+					 key per lease_ttl seconds (the paper's rate limit) [0] */
+	bool no_rebalance;	    /**< disable adaptive slab rebalancing */
 	const char *memory_file;    /**< file to map (hot restart); NULL = anonymous memory */
 	void (*log)(void *ctx, const char *line); /**< log lines (no newline); NULL = stderr */
 	void *log_ctx;
@@ -69,16 +69,16 @@ struct store_config {
 
 /** Outcome of a store operation. */
 enum store_result {
-	STORE_OK = 0,       /**< found / deleted / touched / done */
-	STORE_STORED,       /**< a storage command stored the item */
-	STORE_NOT_STORED,   /**< add on an existing key, replace/append/prepend on a missing one */
-	STORE_EXISTS,       /**< cas mismatch */
-	STORE_NOT_FOUND,    /**< no such (live) item */
-	STORE_TOO_LARGE,    /**< header + key + value > item_size_max */
-	STORE_NO_MEMORY,    /**< nothing could be evicted to make room */
-	STORE_NON_NUMERIC,  /**< incr/decr on a value that is not a decimal number */
-	STORE_BAD_KEY,      /**< key empty or longer than STORE_KEY_MAX */
-	STORE_ABORTED,      /**< the sink refused the value (e.g. no room) */
+	STORE_OK = 0,	   /**< found / deleted / touched / done */
+	STORE_STORED,	   /**< a storage command stored the item */
+	STORE_NOT_STORED,  /**< add on an existing key, replace/append/prepend on a missing one */
+	STORE_EXISTS,	   /**< cas mismatch */
+	STORE_NOT_FOUND,   /**< no such (live) item */
+	STORE_TOO_LARGE,   /**< header + key + value > item_size_max */
+	STORE_NO_MEMORY,   /**< nothing could be evicted to make room */
+	STORE_NON_NUMERIC, /**< incr/decr on a value that is not a decimal number */
+	STORE_BAD_KEY,	   /**< key empty or longer than STORE_KEY_MAX */
+	STORE_ABORTED,	   /**< the sink refused the value (e.g. no room) */
 };
 
 /** Storage operation of store_set(). */
@@ -93,17 +93,17 @@ enum store_op {
 
 /** What a read learned about the item (all fields valid on STORE_OK). */
 struct store_item_info {
-	uint32_t flags;       /**< client flags */
+	uint32_t flags;	      /**< client flags */
 	uint32_t value_len;   /**< value bytes */
-	uint64_t cas;         /**< CAS unique (the lease token for meta clients) */
+	uint64_t cas;	      /**< CAS unique (the lease token for meta clients) */
 	uint32_t exptime;     /**< absolute unix time, 0 = never */
-	int64_t ttl;          /**< remaining seconds, -1 = never (meta t), before a touch */
+	int64_t ttl;	      /**< remaining seconds, -1 = never (meta t), before a touch */
 	uint32_t last_access; /**< seconds since the last access (meta l), before this one */
-	bool fetched;         /**< fetched before this read (meta h) */
-	bool stale;           /**< invalidated item (meta X) */
-	bool win;             /**< this caller won the right to recache (meta W) */
-	bool win_sent;        /**< another caller already won (meta Z) */
-	bool created;         /**< vivify (or ma with N) created the item */
+	bool fetched;	      /**< fetched before this read (meta h) */
+	bool stale;	      /**< invalidated item (meta X) */
+	bool win;	      /**< this caller won the right to recache (meta W) */
+	bool win_sent;	      /**< another caller already won (meta Z) */
+	bool created;	      /**< vivify (or ma with N) created the item */
 	uint8_t slab_class;   /**< slab class id (meta debug: cls) */
 	uint32_t item_size;   /**< header + key + value bytes (meta debug: size) */
 };
@@ -138,68 +138,69 @@ void store_sink_buf(struct store_sink *sink, struct store_buf *b, void *buf, uin
 
 /** Options of store_mget() (meta get, gat); zero = none. */
 struct store_get_args {
-	bool touch;           /**< set a new exptime (gat, mg T) */
-	int64_t exptime;      /**< ... this one (protocol form: relative, absolute, negative) */
-	bool vivify;          /**< mg N: on a miss create an empty item and win */
+	bool touch;		/**< set a new exptime (gat, mg T) */
+	int64_t exptime;	/**< ... this one (protocol form: relative, absolute, negative) */
+	bool vivify;		/**< mg N: on a miss create an empty item and win */
 	int64_t vivify_exptime; /**< ... with this exptime */
-	bool recache;         /**< mg R: win if the remaining TTL is below recache_ttl */
+	bool recache;		/**< mg R: win if the remaining TTL is below recache_ttl */
 	uint32_t recache_ttl;
-	bool no_bump;         /**< do not count as an access (no LRU bump, no atime/fetched update) */
+	bool no_bump; /**< do not count as an access (no LRU bump, no atime/fetched update) */
 };
 
 /** Options of store_set(). */
 struct store_set_args {
 	enum store_op op;
-	uint32_t flags;    /**< client flags */
-	int64_t exptime;   /**< protocol form: 0 never, <= 30 days relative, else unix time, < 0 expired */
-	uint64_t cas;      /**< STORE_OP_CAS: the expected CAS; APPEND/PREPEND: if not 0, must
-			        match too (STORE_EXISTS otherwise), as ms MA/MP with C */
-	bool set_stale;    /**< ms I: with a CAS older than the item's, store as a stale item */
-	uint64_t new_cas;  /**< ms E: use this CAS instead of a fresh one (0 = fresh) */
+	uint32_t flags;	  /**< client flags */
+	int64_t exptime;  /**< protocol form: 0 never, <= 30 days relative, else unix time, < 0
+			     expired */
+	uint64_t cas;	  /**< STORE_OP_CAS: the expected CAS; APPEND/PREPEND: if not 0, must
+			       match too (STORE_EXISTS otherwise), as ms MA/MP with C */
+	bool set_stale;	  /**< ms I: with a CAS older than the item's, store as a stale item */
+	uint64_t new_cas; /**< ms E: use this CAS instead of a fresh one (0 = fresh) */
 };
 
 /** Options of store_delete(). */
 struct store_delete_args {
-	uint64_t cas;        /**< md C: delete only if the CAS matches (0 = any) */
-	bool invalidate;     /**< md I: keep the item as stale, bump its CAS, re-arm one win */
-	bool set_exptime;    /**< md T with I: the stale item's new exptime */
+	uint64_t cas;	  /**< md C: delete only if the CAS matches (0 = any) */
+	bool invalidate;  /**< md I: keep the item as stale, bump its CAS, re-arm one win */
+	bool set_exptime; /**< md T with I: the stale item's new exptime */
 	int64_t exptime;
-	uint32_t holdoff;    /**< > 0: replace the item by a tombstone that misses on reads and
-			          makes add fail for this many seconds (cold-cluster rule) */
+	uint32_t holdoff; /**< > 0: replace the item by a tombstone that misses on reads and
+			       makes add fail for this many seconds (cold-cluster rule) */
 };
 
 /** Options of store_arith() (incr, decr, ma). */
 struct store_arith_args {
-	bool incr;            /**< true: incr (wraps at 2^64), false: decr (floors at 0) */
+	bool incr; /**< true: incr (wraps at 2^64), false: decr (floors at 0) */
 	uint64_t delta;
-	uint64_t cas;         /**< ma C: only if the CAS matches (0 = any) */
-	bool vivify;          /**< ma N: create the item on a miss with `initial` */
-	uint64_t initial;     /**< ma J */
+	uint64_t cas;		/**< ma C: only if the CAS matches (0 = any) */
+	bool vivify;		/**< ma N: create the item on a miss with `initial` */
+	uint64_t initial;	/**< ma J */
 	int64_t vivify_exptime; /**< ma N's TTL */
-	bool touch;           /**< ma T */
+	bool touch;		/**< ma T */
 	int64_t exptime;
 };
 
 /** Counters of a partition, or of the whole store when summed. */
 struct store_stats {
-	uint64_t curr_items;        /**< linked items, stale and tombstones included */
-	uint64_t total_items;       /**< items ever stored */
-	uint64_t bytes;             /**< bytes of linked items (header + key + value) */
+	uint64_t curr_items;	    /**< linked items, stale and tombstones included */
+	uint64_t total_items;	    /**< items ever stored */
+	uint64_t bytes;		    /**< bytes of linked items (header + key + value) */
 	uint64_t limit_maxbytes;    /**< the memory limit */
 	uint64_t total_malloced;    /**< slab pages handed to classes, in bytes (never > limit) */
-	uint64_t evictions;         /**< live items evicted from an LRU tail to make room */
+	uint64_t evictions;	    /**< live items evicted from an LRU tail to make room */
 	uint64_t expired_unfetched; /**< expired items reclaimed that were never fetched */
 	uint64_t evicted_unfetched; /**< evicted items that were never fetched */
-	uint64_t reclaimed;         /**< expired or flushed items whose memory was reused */
+	uint64_t reclaimed;	    /**< expired or flushed items whose memory was reused */
 	uint64_t transient_freed;   /**< items freed by the transient cache */
-	uint64_t slabs_moved;       /**< pages moved between classes by rebalancing */
+	uint64_t slabs_moved;	    /**< pages moved between classes by rebalancing */
 	uint64_t slab_reassign_evictions; /**< live items dropped with a page that moved */
-	uint64_t hash_bytes;        /**< memory of the hash index (not in limit_maxbytes) */
+	uint64_t hash_bytes;		  /**< memory of the hash index (not in limit_maxbytes) */
 	uint64_t get_hits;
 	uint64_t get_misses;
-	uint64_t get_expired;       /**< gets that found an expired item */
-	uint64_t get_flushed;       /**< gets that found a flushed item */
-	uint64_t cmd_set;           /**< storage commands (set/add/replace/append/prepend/cas) */
+	uint64_t get_expired; /**< gets that found an expired item */
+	uint64_t get_flushed; /**< gets that found a flushed item */
+	uint64_t cmd_set;     /**< storage commands (set/add/replace/append/prepend/cas) */
 	uint64_t cmd_touch;
 	uint64_t touch_hits;
 	uint64_t touch_misses;
@@ -213,7 +214,7 @@ struct store_stats {
 	uint64_t cas_misses;
 	uint64_t cas_badval;
 	uint64_t cmd_flush;
-	uint64_t read_retries;      /**< optimistic reads retried after a concurrent write */
+	uint64_t read_retries; /**< optimistic reads retried after a concurrent write */
 };
 
 /** One slab class, as memcached's `stats slabs` and `stats items` show it. */
@@ -224,13 +225,13 @@ struct store_class_stats {
 	uint64_t total_chunks;
 	uint64_t used_chunks;
 	uint64_t free_chunks;
-	uint64_t mem_requested;    /**< bytes of the items in this class */
-	uint64_t number;           /**< items (stats items: number) */
+	uint64_t mem_requested; /**< bytes of the items in this class */
+	uint64_t number;	/**< items (stats items: number) */
 	uint64_t number_hot, number_warm, number_cold;
-	uint64_t age;              /**< seconds since the access of the oldest cold item */
+	uint64_t age; /**< seconds since the access of the oldest cold item */
 	uint64_t evicted;
-	uint64_t evicted_nonzero;  /**< evicted items that had an exptime */
-	uint64_t evicted_time;     /**< seconds since the last access of the last evicted item */
+	uint64_t evicted_nonzero; /**< evicted items that had an exptime */
+	uint64_t evicted_time;	  /**< seconds since the last access of the last evicted item */
 	uint64_t evicted_unfetched;
 	uint64_t expired_unfetched;
 	uint64_t reclaimed;
@@ -303,9 +304,9 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
  * STORE_STORED, *cas_out (if not NULL) is the item's new CAS. A SET that is
  * STORE_TOO_LARGE removes the old item, as memcached does.
  */
-enum store_result store_set(struct store_thread *t, const void *key, size_t klen,
-			    const void *value, uint32_t vlen, uint32_t now,
-			    const struct store_set_args *args, uint64_t *cas_out);
+enum store_result store_set(struct store_thread *t, const void *key, size_t klen, const void *value,
+			    uint32_t vlen, uint32_t now, const struct store_set_args *args,
+			    uint64_t *cas_out);
 
 /**
  * A value that arrives in pieces (e.g. across TCP segments): reserve an
@@ -316,12 +317,12 @@ enum store_result store_set(struct store_thread *t, const void *key, size_t klen
 struct store_pending {
 	struct store *s;
 	unsigned part;
-	uint64_t off;     /* the item's offset in the arena */
+	uint64_t off; /* the item's offset in the arena */
 	uint64_t hash;
 	uint32_t vlen;
 };
-enum store_result store_reserve(struct store_thread *t, const void *key, size_t klen,
-				uint32_t vlen, uint32_t now, struct store_pending *p);
+enum store_result store_reserve(struct store_thread *t, const void *key, size_t klen, uint32_t vlen,
+				uint32_t now, struct store_pending *p);
 /** Where the value of a reserved item goes (vlen bytes). */
 void *store_pending_data(const struct store_pending *p);
 void store_pending_write(const struct store_pending *p, uint32_t off, const void *src,

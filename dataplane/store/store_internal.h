@@ -16,25 +16,25 @@
 
 #include "store.h"
 
-#define ARENA_MAGIC UINT64_C(0x3165686361637064) /* "dpcache1" */
-#define ARENA_VERSION 1
-#define ARENA_ALIGN (2u << 20)                   /* hugepage size: partitions start on one */
-#define BUCKET_SLOTS 7
-#define LEASE_SLOTS 1024
-#define TRANSIENT_RING_MAX 3601                   /* transient_ttl_max <= 3600 */
+#define ARENA_MAGIC	   UINT64_C(0x3165686361637064) /* "dpcache1" */
+#define ARENA_VERSION	   1
+#define ARENA_ALIGN	   (2u << 20) /* hugepage size: partitions start on one */
+#define BUCKET_SLOTS	   7
+#define LEASE_SLOTS	   1024
+#define TRANSIENT_RING_MAX 3601 /* transient_ttl_max <= 3600 */
 
 enum lru_seg { LRU_HOT, LRU_WARM, LRU_COLD, LRU_SEGS };
 
 /* item->state: written by the partition's writer only (readers validate). */
-#define IT_LINKED 0x01    /* in the index (and in an LRU or the transient ring) */
-#define IT_FREE 0x02      /* on its class's free list */
-#define IT_PENDING 0x04   /* reserved by store_reserve, not linked yet */
+#define IT_LINKED    0x01 /* in the index (and in an LRU or the transient ring) */
+#define IT_FREE	     0x02 /* on its class's free list */
+#define IT_PENDING   0x04 /* reserved by store_reserve, not linked yet */
 #define IT_TRANSIENT 0x08 /* in the transient ring, not in an LRU */
-#define IT_STALE 0x10     /* invalidated (meta I) */
-#define IT_TOKEN 0x20     /* a win token was handed out (meta Z for the next) */
-#define IT_HOLDOFF 0x40   /* tombstone of a delete with hold-off */
+#define IT_STALE     0x10 /* invalidated (meta I) */
+#define IT_TOKEN     0x20 /* a win token was handed out (meta Z for the next) */
+#define IT_HOLDOFF   0x40 /* tombstone of a delete with hold-off */
 /* item->iflags: set by readers with atomic or, cleared by the writer. */
-#define IF_ACTIVE 0x01  /* read since it was last moved in the LRU */
+#define IF_ACTIVE  0x01 /* read since it was last moved in the LRU */
 #define IF_FETCHED 0x02 /* read at least once */
 
 /*
@@ -45,13 +45,13 @@ struct item {
 	uint32_t prev, next;
 	uint64_t cas;
 	uint32_t exptime; /* absolute unix time, 0 = never */
-	uint32_t atime;   /* last access (set time, touch, read); readers store it */
+	uint32_t atime;	  /* last access (set time, touch, read); readers store it */
 	uint32_t flags;
 	uint32_t vlen;
 	uint8_t klen;
 	uint8_t cls;
 	uint8_t iflags; /* IF_*, atomic */
-	uint8_t state;  /* IT_* */
+	uint8_t state;	/* IT_* */
 	char data[];
 } __attribute__((packed, aligned(4)));
 
@@ -59,8 +59,8 @@ struct item {
 
 /* A 64-byte bucket: a seqlock version, an overflow link and 7 (tag, ref) slots. */
 struct bucket {
-	uint32_t version; /* odd while a writer changes the chain or one of its items */
-	uint32_t next;    /* overflow bucket index + 1, 0 = none */
+	uint32_t version;	     /* odd while a writer changes the chain or one of its items */
+	uint32_t next;		     /* overflow bucket index + 1, 0 = none */
 	uint64_t slot[BUCKET_SLOTS]; /* tag << 32 | ref, 0 = empty */
 };
 
@@ -77,18 +77,18 @@ struct class_counters {
 };
 
 struct slab_class {
-	uint32_t size;      /* chunk bytes */
+	uint32_t size;	    /* chunk bytes */
 	uint32_t perslab;   /* chunks per page */
-	uint32_t pages;     /* pages owned */
+	uint32_t pages;	    /* pages owned */
 	uint32_t free_head; /* free chunks, doubly linked */
 	uint64_t free_count;
 	uint32_t carve_page; /* page being carved lazily: index + 1, 0 = none */
 	uint32_t carve_next; /* next chunk index in it */
-	uint64_t used;       /* chunks holding an item (linked or pending) */
+	uint64_t used;	     /* chunks holding an item (linked or pending) */
 	uint64_t requested;  /* bytes of those items */
 	struct lru_list lru[LRU_SEGS];
 	uint64_t evictions_seen; /* rebalancer: evicted at its last look */
-	uint32_t victim_atime;   /* atime of the last evicted item */
+	uint32_t victim_atime;	 /* atime of the last evicted item */
 	struct class_counters c;
 };
 
@@ -116,9 +116,9 @@ struct part {
 	uint64_t oldest_cas; /* items with a lower CAS are flushed (atomic) */
 	uint64_t buckets_off, over_off, pagemap_off, pages_off; /* from the part base */
 	uint32_t nbuckets, nover, npages;
-	uint32_t over_free;   /* free overflow buckets: index + 1 */
-	uint32_t pages_free;  /* pages not owned by a class */
-	uint32_t tr_next;     /* transient ring: next second to free */
+	uint32_t over_free;  /* free overflow buckets: index + 1 */
+	uint32_t pages_free; /* pages not owned by a class */
+	uint32_t tr_next;    /* transient ring: next second to free */
 	uint32_t tr_items;
 	uint32_t rebalanced_at; /* last second the rebalancer looked */
 	uint32_t tr_head[TRANSIENT_RING_MAX];
@@ -150,7 +150,7 @@ struct arena_hdr {
 	uint32_t hdr_size;
 	uint32_t clean; /* 1 only between a clean teardown and the next attach */
 	uint32_t pad;
-	uint64_t checksum; /* XXH3 of this header with checksum = 0, written at clean teardown */
+	uint64_t checksum;   /* XXH3 of this header with checksum = 0, written at clean teardown */
 	uint32_t flush_time; /* delayed flush_all: items older than this die at this time */
 	uint32_t pad2;
 	struct arena_layout layout;
@@ -178,8 +178,8 @@ struct store {
 };
 
 /* ---- relaxed counters: one writer, readers anywhere ---- */
-#define CNT_ADD(x, n) __atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + (n), \
-				       __ATOMIC_RELAXED)
+#define CNT_ADD(x, n) \
+	__atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define CNT_INC(x) CNT_ADD(x, 1)
 #define CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -290,8 +290,7 @@ static inline uint32_t bucket_read_end(struct bucket *b)
 
 /* ---- store.c helpers used by the others ---- */
 uint32_t store_page_size(const struct store *s);
-bool item_is_live(const struct store *s, const struct part *p, const struct item *it,
-		  uint32_t now);
+bool item_is_live(const struct store *s, const struct part *p, const struct item *it, uint32_t now);
 
 /* ---- arena.c ---- */
 int arena_open(struct store *s);
@@ -301,8 +300,7 @@ void arena_log(const struct store *s, const char *fmt, ...) __attribute__((forma
 /* ---- index.c ---- */
 struct bucket *index_bucket(const struct part *p, uint64_t h);
 /* Writer: the item with this key, or NULL; *slotp gets its slot. */
-struct item *index_find(struct part *p, uint64_t h, const void *key, size_t klen,
-			uint64_t **slotp);
+struct item *index_find(struct part *p, uint64_t h, const void *key, size_t klen, uint64_t **slotp);
 /* Writer: put ref in a free slot of h's chain (bucket write section held by caller). */
 bool index_insert(struct part *p, uint64_t h, uint32_t ref);
 /* Writer: clear the slot that holds ref (write section held by caller). */

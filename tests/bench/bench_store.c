@@ -79,7 +79,8 @@ static int copy_out(void *ctx, uint32_t off, const void *src, uint32_t len)
 static double bench_ops(uint64_t nkeys, double seconds, double *set_mops)
 {
 	/* Room for every key; an index of ~4 keys per 7-slot bucket. */
-	struct store_config cfg = {.limit_bytes = 1024ull << 20, .partitions = 1,
+	struct store_config cfg = {.limit_bytes = 1024ull << 20,
+				   .partitions = 1,
 				   .buckets = 1u << (64 - __builtin_clzll(nkeys / 4))};
 	struct store_set_args a = {.op = STORE_OP_SET};
 	static char val[64], buf[1 << 20];
@@ -87,7 +88,7 @@ static double bench_ops(uint64_t nkeys, double seconds, double *set_mops)
 	struct store_sink sink = {NULL, copy_out, &sc};
 	struct store_item_info info;
 	struct store *s;
-	char (*keys)[24] = malloc(nkeys * 24);
+	char(*keys)[24] = malloc(nkeys * 24);
 	uint8_t *klen = malloc(nkeys);
 	uint64_t r = 42, ops, hits = 0;
 	double t0, t;

@@ -88,8 +88,7 @@ static void test_key_limits(void)
 	open_store(NULL);
 	memset(key, 'k', sizeof(key));
 	CU_ASSERT_EQUAL(store_set(t, key, STORE_KEY_MAX, "v", 1, T0, &a, NULL), STORE_STORED);
-	CU_ASSERT_EQUAL(store_set(t, key, STORE_KEY_MAX + 1, "v", 1, T0, &a, NULL),
-			STORE_BAD_KEY);
+	CU_ASSERT_EQUAL(store_set(t, key, STORE_KEY_MAX + 1, "v", 1, T0, &a, NULL), STORE_BAD_KEY);
 	CU_ASSERT_EQUAL(store_set(t, key, 0, "v", 1, T0, &a, NULL), STORE_BAD_KEY);
 	close_store();
 }
@@ -348,21 +347,21 @@ static void test_flush_delay(void)
 }
 
 static struct cunit_test tests[] = {
-	{"set_get", test_set_get},
-	{"key_limits", test_key_limits},
-	{"add_replace_append_prepend", test_add_replace_append_prepend},
-	{"append_keeps_flags_and_exptime", test_append_keeps_flags_and_exptime},
-	{"append_beyond_item_limit", test_append_beyond_item_limit},
-	{"cas", test_cas},
-	{"exptime_forms", test_exptime_forms},
-	{"delete", test_delete},
-	{"delete_cas", test_delete_cas},
-	{"incr_decr", test_incr_decr},
-	{"incr_wrap_and_non_numeric", test_incr_wrap_and_non_numeric},
-	{"touch_gat", test_touch_gat},
-	{"flush", test_flush},
-	{"flush_delay", test_flush_delay},
-	{NULL, NULL},
+    {"set_get", test_set_get},
+    {"key_limits", test_key_limits},
+    {"add_replace_append_prepend", test_add_replace_append_prepend},
+    {"append_keeps_flags_and_exptime", test_append_keeps_flags_and_exptime},
+    {"append_beyond_item_limit", test_append_beyond_item_limit},
+    {"cas", test_cas},
+    {"exptime_forms", test_exptime_forms},
+    {"delete", test_delete},
+    {"delete_cas", test_delete_cas},
+    {"incr_decr", test_incr_decr},
+    {"incr_wrap_and_non_numeric", test_incr_wrap_and_non_numeric},
+    {"touch_gat", test_touch_gat},
+    {"flush", test_flush},
+    {"flush_delay", test_flush_delay},
+    {NULL, NULL},
 };
 
 int main(void)

@@ -136,7 +136,8 @@ static void test_limit_under_overfill(void)
 	check_limits();
 	store_stats(s, -1, &st);
 	CU_ASSERT(st.evictions > 0);
-	printf("# overfill: %llu sets, %llu out of memory, %llu items, %llu evictions, %llu pages moved\n",
+	printf("# overfill: %llu sets, %llu out of memory, %llu items, %llu evictions, %llu pages "
+	       "moved\n",
 	       (unsigned long long)k, (unsigned long long)nomem, (unsigned long long)st.curr_items,
 	       (unsigned long long)st.evictions, (unsigned long long)st.slabs_moved);
 	CU_ASSERT(st.curr_items > 1000);
@@ -272,8 +273,11 @@ static const char *mem_file(void)
 
 static void test_hot_restart(void)
 {
-	struct store_config cfg = {.limit_bytes = 64 << 20, .partitions = 2, .threads = 1,
-				   .memory_file = mem_file(), .log = log_line};
+	struct store_config cfg = {.limit_bytes = 64 << 20,
+				   .partitions = 2,
+				   .threads = 1,
+				   .memory_file = mem_file(),
+				   .log = log_line};
 	static uint64_t cas[60000];
 	static uint32_t exptime[60000], vlen[60000];
 	static bool live[60000];
@@ -408,8 +412,11 @@ static void test_hot_restart_hugetlbfs(void)
 /* Partitions bound to NUMA node 0 (the store only asks; a kernel without NUMA ignores it). */
 static void test_numa_bind(void)
 {
-	struct store_config cfg = {.limit_bytes = 16 << 20, .partitions = 2, .threads = 1,
-				   .numa_bind = true, .numa_node = {0, 0}};
+	struct store_config cfg = {.limit_bytes = 16 << 20,
+				   .partitions = 2,
+				   .threads = 1,
+				   .numa_bind = true,
+				   .numa_node = {0, 0}};
 	uint64_t ok = 0;
 
 	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
@@ -423,15 +430,15 @@ static void test_numa_bind(void)
 }
 
 static struct cunit_test tests[] = {
-	{"limit_under_10x_overfill", test_limit_under_overfill},
-	{"lru_keeps_read_items", test_lru_keeps_read_items},
-	{"expiry_reclaim", test_expiry_reclaim},
-	{"transient_cache", test_transient_cache},
-	{"rebalance", test_rebalance},
-	{"hot_restart", test_hot_restart},
-	{"hot_restart_hugetlbfs", test_hot_restart_hugetlbfs},
-	{"numa_bind", test_numa_bind},
-	{NULL, NULL},
+    {"limit_under_10x_overfill", test_limit_under_overfill},
+    {"lru_keeps_read_items", test_lru_keeps_read_items},
+    {"expiry_reclaim", test_expiry_reclaim},
+    {"transient_cache", test_transient_cache},
+    {"rebalance", test_rebalance},
+    {"hot_restart", test_hot_restart},
+    {"hot_restart_hugetlbfs", test_hot_restart_hugetlbfs},
+    {"numa_bind", test_numa_bind},
+    {NULL, NULL},
 };
 
 int main(void)

@@ -222,8 +222,8 @@ static void test_holdoff(void)
 
 static void test_arith_vivify(void)
 {
-	struct store_arith_args a = {.incr = true, .delta = 5, .vivify = true, .initial = 100,
-				     .vivify_exptime = 60};
+	struct store_arith_args a = {
+	    .incr = true, .delta = 5, .vivify = true, .initial = 100, .vivify_exptime = 60};
 	uint64_t v = 0;
 
 	open_store(0);
@@ -284,16 +284,16 @@ static void test_reserve_commit(void)
 }
 
 static struct cunit_test tests[] = {
-	{"vivify", test_vivify},
-	{"invalidate", test_invalidate},
-	{"set_stale_with_old_cas", test_set_stale_with_old_cas},
-	{"recache", test_recache},
-	{"lease_rate_limit", test_lease_rate_limit},
-	{"memcached_mode_rearms_per_invalidation", test_memcached_mode_rearms_per_invalidation},
-	{"holdoff", test_holdoff},
-	{"arith_vivify", test_arith_vivify},
-	{"reserve_commit", test_reserve_commit},
-	{NULL, NULL},
+    {"vivify", test_vivify},
+    {"invalidate", test_invalidate},
+    {"set_stale_with_old_cas", test_set_stale_with_old_cas},
+    {"recache", test_recache},
+    {"lease_rate_limit", test_lease_rate_limit},
+    {"memcached_mode_rearms_per_invalidation", test_memcached_mode_rearms_per_invalidation},
+    {"holdoff", test_holdoff},
+    {"arith_vivify", test_arith_vivify},
+    {"reserve_commit", test_reserve_commit},
+    {NULL, NULL},
 };
 
 int main(void)

@@ -23,7 +23,7 @@
 #include "store.h"
 
 #define NKEYS 12
-#define NOPS 20000
+#define NOPS  20000
 
 static int mc_fd = -1;
 static pid_t mc_pid;
@@ -167,8 +167,8 @@ static int resync_arith(struct store_thread *t, const char *key, size_t kl, uint
 	for (uint32_t i = ml; i < b.len; i++)
 		if (vb[i] != ' ')
 			return 0;
-	struct store_set_args a = {.op = STORE_OP_SET, .flags = info.flags,
-				   .exptime = info.exptime};
+	struct store_set_args a = {
+	    .op = STORE_OP_SET, .flags = info.flags, .exptime = info.exptime};
 
 	store_set(t, key, kl, nl + 1, ml, now, &a, NULL);
 	return 1;
@@ -214,10 +214,10 @@ static void test_oracle(void)
 		if (vl && val[0] == ' ')
 			val[0] = '7';
 		if (op <= 4 || op == 5) {
-			static const enum store_op ops[] = {STORE_OP_SET, STORE_OP_ADD,
+			static const enum store_op ops[] = {STORE_OP_SET,     STORE_OP_ADD,
 							    STORE_OP_REPLACE, STORE_OP_APPEND,
 							    STORE_OP_PREPEND, STORE_OP_CAS};
-			static const char *const names[] = {"set", "add", "replace",
+			static const char *const names[] = {"set",    "add",	 "replace",
 							    "append", "prepend", "cas"};
 			bool good = xs(&r) % 3 != 0;
 			struct store_set_args a = {.op = ops[op], .flags = flags};
@@ -227,9 +227,9 @@ static void test_oracle(void)
 				a.cas = good ? cas_store[k] : cas_store[k] + 1000000;
 			sr = store_set(t, key, (size_t)kl, val, vl, now, &a, NULL);
 			if (op == 5)
-				n = snprintf(cmd, sizeof(cmd), "cas %s %u 0 %u %llu\r\n", key, flags,
-					     vl, (unsigned long long)(good ? cas_mc[k]
-									   : cas_mc[k] + 1000000));
+				n = snprintf(
+				    cmd, sizeof(cmd), "cas %s %u 0 %u %llu\r\n", key, flags, vl,
+				    (unsigned long long)(good ? cas_mc[k] : cas_mc[k] + 1000000));
 			else
 				n = snprintf(cmd, sizeof(cmd), "%s %s %u 0 %u\r\n", names[op], key,
 					     flags, vl);
@@ -311,8 +311,9 @@ static void test_oracle(void)
 					continue;
 				}
 				mismatches++;
-				printf("# op %d: store has %s = '%.*s' flags %u, memcached said %s\n",
-				       i, key, (int)b.len, vb, info.flags, rbuf);
+				printf(
+				    "# op %d: store has %s = '%.*s' flags %u, memcached said %s\n",
+				    i, key, (int)b.len, vb, info.flags, rbuf);
 				continue;
 			}
 			snprintf(want, sizeof(want), "END\r\nMN\r\n");
@@ -324,13 +325,14 @@ static void test_oracle(void)
 			char vb[256];
 
 			store_sink_buf(&sink, &b, vb, sizeof(vb));
-			if (store_get(t, key, (size_t)kl, now, &sink, NULL) == STORE_OK && mismatches < 10)
+			if (store_get(t, key, (size_t)kl, now, &sink, NULL) == STORE_OK &&
+			    mismatches < 10)
 				printf("# %s now '%.*s'\n", key, (int)b.len, vb);
 			mismatches++;
 			if (mismatches < 10)
-				printf("# op %d (%u on %s): store '%.*s', memcached '%.*s'\n", i, op,
-				       key, (int)strcspn(want, "\r"), want, (int)strcspn(got, "\r"),
-				       got);
+				printf("# op %d (%u on %s): store '%.*s', memcached '%.*s'\n", i,
+				       op, key, (int)strcspn(want, "\r"), want,
+				       (int)strcspn(got, "\r"), got);
 		}
 	}
 	printf("# oracle: %d commands, %llu mismatches, %d unpadded incr/decr results taken "
@@ -342,8 +344,8 @@ static void test_oracle(void)
 }
 
 static struct cunit_test tests[] = {
-	{"same_replies_as_memcached", test_oracle},
-	{NULL, NULL},
+    {"same_replies_as_memcached", test_oracle},
+    {NULL, NULL},
 };
 
 int main(void)

@@ -15,10 +15,10 @@
 #include "cunit_tap.h"
 #include "store.h"
 
-#define T0 1700000000u
-#define NKEYS 256
+#define T0	 1700000000u
+#define NKEYS	 256
 #define NTHREADS 2
-#define VMAX (16 << 10)
+#define VMAX	 (16 << 10)
 
 /* Value layout: "<key>:<version>:" then filler bytes that depend on both. */
 struct expect {
@@ -104,7 +104,8 @@ static void *worker(void *arg)
 				store_delete(t, k, (size_t)kl, T0, NULL);
 				__atomic_store_n(&e->version, 0, __ATOMIC_RELEASE);
 			} else {
-				struct store_set_args a = {.op = STORE_OP_SET, .flags = (uint32_t)v};
+				struct store_set_args a = {.op = STORE_OP_SET,
+							   .flags = (uint32_t)v};
 
 				len = make_value(val, key, v, len);
 				if (store_set(t, k, (size_t)kl, val, len, T0, &a, NULL) !=
@@ -143,8 +144,8 @@ static void *worker(void *arg)
 
 static void test_stress(void)
 {
-	struct store_config cfg = {.limit_bytes = 512ull << 20, .partitions = 2,
-				   .threads = NTHREADS};
+	struct store_config cfg = {
+	    .limit_bytes = 512ull << 20, .partitions = 2, .threads = NTHREADS};
 	const char *env = getenv("STORE_STRESS_SECONDS");
 	int seconds = env ? atoi(env) : 10;
 	pthread_t th[NTHREADS];
@@ -222,8 +223,8 @@ const char *__tsan_default_suppressions(void)
 #endif
 
 static struct cunit_test tests[] = {
-	{"crew_stress_2_threads", test_stress},
-	{NULL, NULL},
+    {"crew_stress_2_threads", test_stress},
+    {NULL, NULL},
 };
 
 int main(void)
