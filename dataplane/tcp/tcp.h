@@ -80,6 +80,8 @@ struct tcp_config {
 	uint64_t fin_timeout_us;     /* a closed connection still open after that is reset */
 	int tx_cksum_offload;	     /* the port computes IPv4/TCP checksums */
 	int rx_cksum_offload;	     /* trust RTE_MBUF_F_RX_L4_CKSUM_GOOD/BAD */
+	int tx_copy_payload;	     /* one mbuf per segment: the port lacks multi-segment TX or
+				      * frees with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE */
 	int socket_id;		     /* NUMA node of the tables (SOCKET_ID_ANY) */
 	uint32_t cookie_secret[4];   /* SYN cookie key (all zero: random) */
 	struct tcp_app app;

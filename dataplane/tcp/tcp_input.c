@@ -206,7 +206,10 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s);
 
 static void tw_input(struct tcp_worker *w, struct tcp_tw *tw, struct tcp_seg *s)
 {
-	struct tcp_peer p = {.ip = tw->rip, .port = tw->rport, .mac = tw->peer_mac};
+	struct tcp_peer p = {.ip = tw->rip,
+			     .port = tw->rport,
+			     .lport = rte_cpu_to_be_16(w->cfg.port),
+			     .mac = tw->peer_mac};
 
 	if (s->flags & TCP_FL_RST)
 		return; /* RFC 1337: no TIME-WAIT assassination */

@@ -43,8 +43,9 @@ struct tcp_seg {
 
 /* The remote end a segment goes to. */
 struct tcp_peer {
-	uint32_t ip;   /* network order */
-	uint16_t port; /* network order */
+	uint32_t ip;	/* network order */
+	uint16_t port;	/* network order */
+	uint16_t lport; /* our port, network order */
 	struct rte_ether_addr mac;
 };
 
@@ -55,7 +56,10 @@ static inline uint32_t seg_seqlen(const struct tcp_seg *s)
 
 static inline struct tcp_peer conn_peer(const struct tcp_conn *c)
 {
-	return (struct tcp_peer){.ip = c->rip, .port = c->rport, .mac = c->peer_mac};
+	return (struct tcp_peer){.ip = c->rip,
+				 .port = c->rport,
+				 .lport = rte_cpu_to_be_16(c->w->cfg.port),
+				 .mac = c->peer_mac};
 }
 
 /* tcp.c: the connection table and lifecycle */

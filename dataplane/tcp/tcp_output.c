@@ -45,7 +45,8 @@ static void cursor_seek(struct tcp_conn *c, uint32_t seq)
 static int attach_payload(struct tcp_worker *w, struct rte_mbuf *h, struct tcp_conn *c,
 			  uint32_t seq, uint32_t len)
 {
-	int copy = len <= TCP_COPY_MAX && rte_pktmbuf_tailroom(h) >= len;
+	int copy =
+	    (len <= TCP_COPY_MAX || w->cfg.tx_copy_payload) && rte_pktmbuf_tailroom(h) >= len;
 
 	cursor_seek(c, seq);
 	while (len > 0) {
@@ -149,7 +150,7 @@ int tcp_emit(struct tcp_worker *w, const struct tcp_peer *p, uint32_t seq, uint3
 	ip->hdr_checksum = 0;
 	ip->src_addr = w->cfg.local_ip;
 	ip->dst_addr = p->ip;
-	th->src_port = rte_cpu_to_be_16(w->cfg.port);
+	th->src_port = p->lport;
 	th->dst_port = p->port;
 	th->sent_seq = rte_cpu_to_be_32(seq);
 	th->recv_ack = rte_cpu_to_be_32(ack);
@@ -267,8 +268,10 @@ int conn_send_synack(struct tcp_conn *c)
 /* A cookie SYN-ACK offers no window scaling: the cookie has no room to remember it. */
 int send_cookie_synack(struct tcp_worker *w, const struct tcp_seg *s, uint32_t iss)
 {
-	struct tcp_peer p = {
-	    .ip = s->ip->src_addr, .port = s->th->src_port, .mac = s->eth->src_addr};
+	struct tcp_peer p = {.ip = s->ip->src_addr,
+			     .port = s->th->src_port,
+			     .lport = s->th->dst_port,
+			     .mac = s->eth->src_addr};
 	uint8_t opts[8];
 	uint8_t n = syn_options(opts, w->cfg.mss, -1);
 
@@ -279,8 +282,10 @@ int send_cookie_synack(struct tcp_worker *w, const struct tcp_seg *s, uint32_t i
 /* RFC 9293 3.10.7.1: the reset for a segment that belongs to no connection. */
 void reply_rst(struct tcp_worker *w, const struct tcp_seg *s)
 {
-	struct tcp_peer p = {
-	    .ip = s->ip->src_addr, .port = s->th->src_port, .mac = s->eth->src_addr};
+	struct tcp_peer p = {.ip = s->ip->src_addr,
+			     .port = s->th->src_port,
+			     .lport = s->th->dst_port,
+			     .mac = s->eth->src_addr};
 
 	if (s->flags & TCP_FL_RST)
 		return;

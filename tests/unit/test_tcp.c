@@ -112,6 +112,7 @@ static void test_no_listener_reset(void)
 	struct out_seg o;
 
 	start(NULL);
+	expect_sport = 80; /* the reset comes from the port that was asked */
 	peer_send_to_port(80, PEER_PORT, 5000, 0, SYN);
 	CU_ASSERT_EQUAL(W->ctr.drop_no_listener, 1);
 	CU_ASSERT_FATAL(take(&o) == 0);
@@ -666,6 +667,27 @@ static void test_send_mbuf_zero_copy(void)
 	stop();
 }
 
+static void test_copy_payload_mode(void)
+{
+	struct tcp_config cfg;
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, got = 0;
+
+	test_config(&cfg);
+	cfg.tx_copy_payload = 1; /* a port without multi-segment TX */
+	start(&cfg);
+	c = handshake(PEER_PORT, &iss);
+	CU_ASSERT_EQUAL(tcp_send(c, pat(0), 4000), 4000);
+	while (take(&o) == 0) {
+		CU_ASSERT_EQUAL(o.nb_segs, 1);
+		CU_ASSERT(memcmp(o.data, pat(got), o.len) == 0);
+		got += o.len;
+	}
+	CU_ASSERT_EQUAL(got, 4000);
+	stop();
+}
+
 static void test_checksum_offload_flags(void)
 {
 	struct tcp_config cfg;
@@ -724,6 +746,7 @@ static const struct cunit_test tests[] = {
     {"receive buffer mbuf limit", test_receive_buffer_mbuf_limit},
     {"send buffer limit and on_writable", test_send_buffer_limit_and_writable},
     {"tcp_send_mbuf is zero-copy", test_send_mbuf_zero_copy},
+    {"payload copied when the port cannot chain", test_copy_payload_mode},
     {"checksum offload flags", test_checksum_offload_flags},
     {"reset with data buffered both ways", test_close_in_callback},
     {NULL, NULL},

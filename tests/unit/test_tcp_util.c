@@ -19,6 +19,7 @@
 struct rte_mempool *tpool;
 struct tcp_worker *W;
 uint64_t tnow;
+uint16_t expect_sport = 11211;
 struct app_log app;
 
 static const struct rte_ether_addr our_mac = {{2, 0, 0, 0, 0, 2}};
@@ -133,6 +134,7 @@ void start(const struct tcp_config *cfg)
 	}
 	memset(&app, 0, sizeof(app));
 	fifo_head = fifo_n = 0;
+	expect_sport = 11211;
 	tnow = 1000000; /* not zero: the engine must not care where the clock starts */
 	CU_ASSERT_FATAL(tcp_worker_setup(W, cfg, tpool) == 0);
 	tcp_timers_run(W, tnow);
@@ -253,11 +255,11 @@ static void parse(struct rte_mbuf *m, struct out_seg *o)
 
 	memset(o, 0, offsetof(struct out_seg, data));
 	o->mss = o->wscale = -1;
+	o->sport = ntohs(th->src_port);
 	CU_ASSERT(rte_is_same_ether_addr(&eth->dst_addr, &peer_mac));
 	CU_ASSERT(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
 	CU_ASSERT_EQUAL(ip->dst_addr, inet_addr("198.18.0.1"));
 	CU_ASSERT_EQUAL(ip->src_addr, inet_addr("198.18.0.2"));
-	CU_ASSERT_EQUAL(ntohs(th->src_port), 11211);
 	CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(m), sizeof(*eth) + ip_len);
 	o->seq = ntohl(th->sent_seq);
 	o->ack = ntohl(th->recv_ack);
@@ -311,6 +313,7 @@ int take(struct out_seg *o)
 	fifo_n--;
 	parse(m, o);
 	rte_pktmbuf_free(m);
+	CU_ASSERT_EQUAL(o->sport, expect_sport);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 extern struct rte_mempool *tpool;
 extern struct tcp_worker *W;
 extern uint64_t tnow;
+extern uint16_t expect_sport; /* take() checks every segment's source port */
 
 /* What the application saw. */
 struct app_log {
@@ -34,6 +35,7 @@ extern struct app_log app;
 /* One segment the engine queued, parsed. */
 struct out_seg {
 	uint32_t seq, ack;
+	uint16_t sport;
 	uint8_t flags;
 	uint16_t wnd;
 	uint32_t len;
