@@ -24,7 +24,7 @@ void *cache_session_open(const struct cache_session_config *cfg)
 		return NULL;
 	s->pw.store = cfg->store;
 	s->pw.thread = store_thread(cfg->store, cfg->tid);
-	s->pw.version = DPCACHE_VERSION;
+	s->pw.version = PROCESS_VERSION;
 	s->out_cap = cap;
 	if (s->pw.thread == NULL) {
 		free(s);

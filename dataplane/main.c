@@ -178,6 +178,31 @@ static int worker_udp_setup(struct worker *w, unsigned int lcore, unsigned int t
 	return udp_service_setup(w->udp_svc, w->store, tid, &pcfg, pool, socket);
 }
 
+/* A worker's TCP service: its share of -c connections, on its NUMA node. */
+static int worker_tcp_setup(struct worker *w, unsigned int lcore, unsigned int tid,
+			    const struct dp_options *opts, const struct port_info *port,
+			    struct rte_mempool *pool)
+{
+	unsigned int nb_workers = rte_lcore_count() - 1;
+	struct tcp_config cfg;
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+
+	tcp_config_defaults(&cfg);
+	cfg.local_ip = opts->ip.addr;
+	cfg.local_mac = port->mac;
+	cfg.port = (uint16_t)opts->tcp_port;
+	cfg.max_conns = RTE_MAX(1u, (opts->max_conns + nb_workers - 1) / nb_workers);
+	cfg.tx_cksum_offload = port->tx_cksum_offload;
+	if (!port->tx_multi_seg)
+		return -ENOTSUP; /* segments reference payload mbufs: chains must go out */
+	cfg.socket_id = socket;
+	w->tcp_svc = rte_zmalloc_socket("tcp_service", sizeof(*w->tcp_svc), RTE_CACHE_LINE_SIZE,
+					socket);
+	if (w->tcp_svc == NULL)
+		return -ENOMEM;
+	return tcp_service_setup(w->tcp_svc, &cfg, w->store, tid, opts->item_size_max, pool);
+}
+
 static void workers_teardown(void)
 {
 	unsigned int lcore;
@@ -189,6 +214,12 @@ static void workers_teardown(void)
 			udp_service_teardown(w->udp_svc);
 			rte_free(w->udp_svc);
 			w->udp_svc = NULL;
+		}
+		if (w->tcp_svc != NULL) {
+			if (w->tcp_svc->conns != NULL)
+				tcp_service_teardown(w->tcp_svc);
+			rte_free(w->tcp_svc);
+			w->tcp_svc = NULL;
 		}
 	}
 }
@@ -238,8 +269,14 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		w->port_id = port->port_id;
 		w->queue_id = queue;
 		w->idle_sleep_us = opts->idle_sleep;
+		w->tsc_per_us = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
 		if (opts->udp_port != 0 && worker_udp_setup(w, lcore, queue, opts, pool) < 0) {
 			snprintf(err, errlen, "worker %u: cannot set up the UDP service", lcore);
+			return -ENOMEM;
+		}
+		if (opts->tcp_port != 0 && worker_tcp_setup(w, lcore, queue, opts, port, pool) < 0) {
+			snprintf(err, errlen, "worker %u: cannot set up the TCP service (-c %u)",
+				 lcore, opts->max_conns);
 			return -ENOMEM;
 		}
 		queue++;

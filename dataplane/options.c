@@ -262,6 +262,10 @@ enum dp_options_result dp_options_parse(struct dp_options *opts, int argc, char 
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 		return DP_OPTIONS_ERROR;
 	}
+	if (opts->max_conns == 0) {
+		snprintf(err, errlen, "--max-conns: must be at least 1");
+		return DP_OPTIONS_ERROR;
+	}
 	if (opts->memory_limit == 0) {
 		snprintf(err, errlen, "--memory-limit: must be at least 1 MB");
 		return DP_OPTIONS_ERROR;

@@ -53,6 +53,9 @@ struct dp_mac {
 	X(admin_socket, 0, DP_OPT_STRING, "/run/dpcached.sock", 0, "PATH",                         \
 	  "Unix socket for dpcachectl, created with mode 0660")                                    \
 	X(port, 0, DP_OPT_UINT, "0", 1023, "ID", "DPDK port id of the data port")                 \
+	X(tcp_port, 'p', DP_OPT_UINT, "11211", 65535, "PORT", "TCP port for memcache (0: off)")    \
+	X(max_conns, 'c', DP_OPT_UINT, "1024", 1048576, "N",                                       \
+	  "most TCP connections at once, shared out among the workers")                           \
 	X(udp_port, 'U', DP_OPT_UINT, "11211", 65535, "PORT", "UDP port for memcache (0: off)")    \
 	X(udp_allow, 0, DP_OPT_CIDR_LIST, NULL, 0, "CIDR[,CIDR...]",                               \
 	  "sources that UDP answers (amplification guard; default: the --ip subnet)")             \

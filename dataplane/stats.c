@@ -35,7 +35,9 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	fprintf(out, "STAT port_driver %s\r\n", src->port->driver);
 	fprintf(out, "STAT rss %s\r\n", src->port->rss ? "on" : "off");
 	fprintf(out, "STAT tx_checksum %s\r\n", src->port->tx_cksum_offload ? "offload" : "software");
+	STAT_U64(out, "tcp_port", src->opts->tcp_port);
 	STAT_U64(out, "udp_port", src->opts->udp_port);
+	STAT_U64(out, "max_connections", src->opts->max_conns);
 }
 
 static void stats_port(FILE *out, const struct stats_source *src)
@@ -105,6 +107,30 @@ static void stats_store(FILE *out, const struct stats_source *src)
 #undef STORE_STAT
 }
 
+static void stats_tcp(FILE *out)
+{
+	struct tcp_service_counters svc = {0};
+	struct tcp_counters sum = {0};
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (workers[lcore].tcp_svc == NULL)
+			continue;
+		tcp_counters_add(&sum, &workers[lcore].tcp_svc->tw.ctr);
+		tcp_service_counters_add(&svc, workers[lcore].tcp_svc);
+	}
+	/* memcached's names for the connection counts; the engine's own with tcp_. */
+	STAT_U64(out, "curr_connections", sum.curr_connections);
+	STAT_U64(out, "total_connections", sum.total_connections);
+	STAT_U64(out, "rejected_connections", sum.rejected_connections);
+#define TCP_PRINT(field, desc) STAT_U64(out, "tcp_" #field, sum.field);
+	TCP_COUNTERS(TCP_PRINT)
+#undef TCP_PRINT
+#define TCP_SERVICE_PRINT(field, desc) STAT_U64(out, #field, svc.field);
+	TCP_SERVICE_COUNTERS(TCP_SERVICE_PRINT)
+#undef TCP_SERVICE_PRINT
+}
+
 static void stats_udp(FILE *out)
 {
 	struct udp_service_counters sum = {0};
@@ -129,6 +155,7 @@ void stats_write(FILE *out, const struct stats_source *src)
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		net_counters_add(&sum, &workers[lcore].net);
 	stats_store(out, src);
+	stats_tcp(out);
 	stats_udp(out);
 	stats_net(out, "", &sum);
 	RTE_LCORE_FOREACH_WORKER(lcore) {

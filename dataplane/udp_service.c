@@ -16,7 +16,7 @@ int udp_service_setup(struct udp_service *svc, struct store *store, unsigned int
 	memset(svc, 0, sizeof(*svc));
 	svc->pw.store = store;
 	svc->pw.thread = store_thread(store, tid);
-	svc->pw.version = DPCACHE_VERSION;
+	svc->pw.version = PROCESS_VERSION;
 	svc->pool = pool;
 	if (svc->pw.thread == NULL)
 		return -EINVAL;

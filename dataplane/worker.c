@@ -56,6 +56,18 @@ void worker_send(struct worker *w, struct rte_mbuf *m)
 	w->tx[w->ntx++] = m;
 }
 
+static void worker_send_cb(void *arg, struct rte_mbuf *m)
+{
+	worker_send(arg, m);
+}
+
+/* Segments the TCP engine queued (replies, ACKs, retransmissions) go out. */
+static void worker_tcp_drain(struct worker *w)
+{
+	if (w->tcp_svc != NULL)
+		tcp_tx_drain(&w->tcp_svc->tw, worker_send_cb, w);
+}
+
 /* The reply's datagrams go to the TX queue, which owns them from then on. */
 static void worker_serve_udp(struct worker *w, const struct udp_dgram *d)
 {
@@ -116,9 +128,14 @@ __attribute__((noinline)) static void worker_handle(struct worker *w, struct rte
 			worker_serve_udp(w, &dgram);
 		break;
 	case NET_TCP:
-		/* No TCP engine yet: nothing listens. */
-		net_count(&w->net.drop_no_service, 1);
-		break;
+		if (w->tcp_svc == NULL) {
+			net_count(&w->net.drop_no_service, 1);
+			break;
+		}
+		/* The engine owns the frame from here; cut the Ethernet padding. */
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - len);
+		tcp_input(&w->tcp_svc->tw, m);
+		return;
 	case NET_DROP:
 		break;
 	}
@@ -136,7 +153,13 @@ int worker_main(void *arg)
 
 		w->now = (uint32_t)time(NULL);
 		worker_maintain(w);
+		if (w->tcp_svc != NULL) {
+			w->tcp_svc->now = w->now;
+			tcp_timers_run(&w->tcp_svc->tw, rte_get_tsc_cycles() / w->tsc_per_us);
+		}
 		if (n == 0) {
+			worker_tcp_drain(w); /* timers may have queued segments */
+			worker_flush(w);
 			if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP)
 				rte_delay_us_sleep(w->idle_sleep_us);
 			continue;
@@ -147,6 +170,7 @@ int worker_main(void *arg)
 				rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
 			worker_handle(w, rx[i]);
 		}
+		worker_tcp_drain(w);
 		worker_flush(w);
 	}
 	worker_flush(w);

@@ -14,6 +14,7 @@
 #include "net/net.h"
 #include "net/udp.h"
 #include "store/store.h"
+#include "tcp_service.h"
 #include "udp_service.h"
 
 #define WORKER_TX_MAX 64
@@ -25,11 +26,13 @@ struct worker {
 	struct net_iface iface;
 	struct udp_config udp;
 	struct udp_service *udp_svc; /* NULL: UDP not served */
+	struct tcp_service *tcp_svc; /* NULL: TCP not served */
 	struct store *store;
 	unsigned int partition;	     /* the store partition this worker owns */
 	int tx_cksum_offload;
 	uint32_t now;		     /* unix time, read once per burst */
 	uint64_t next_maintain_tsc;
+	uint64_t tsc_per_us;
 	uint16_t port_id;
 	uint16_t queue_id;
 	unsigned int idle_sleep_us;

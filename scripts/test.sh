@@ -49,7 +49,7 @@ for b in "${builds[@]}"; do
     [ -f "$b/meson-logs/testlog.json" ] && logs+=("$b/meson-logs/testlog.json")
 done
 
-read -r passed failed < <(/usr/bin/python3 scripts/count-tests.py "${logs[@]}")
+read -r passed failed skipped < <(/usr/bin/python3 scripts/count-tests.py "${logs[@]}")
 [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
-echo "${passed} passed, ${failed} failed"
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ]

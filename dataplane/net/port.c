@@ -44,8 +44,14 @@ int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 			dev.flow_type_rss_offloads;
 		info->rss = conf.rx_adv_conf.rss_conf.rss_hf != 0;
 	}
-	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	/*
+	 * No MBUF_FAST_FREE: TCP segments reference payload mbufs (refcnt > 1),
+	 * and multi-segment frames need the ordinary free.
+	 */
+	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		info->tx_multi_seg = 1;
+	}
 	/* Checksums: all three offloaded, or all computed in software. */
 	if ((dev.tx_offload_capa & PORT_TX_CKSUM) == PORT_TX_CKSUM) {
 		conf.txmode.offloads |= PORT_TX_CKSUM;

@@ -13,6 +13,7 @@ struct port_info {
 	uint16_t nb_queues;
 	int rss;		/* RSS spreads flows over the queues */
 	int tx_cksum_offload;	/* the NIC fills IPv4, UDP and TCP checksums */
+	int tx_multi_seg;	/* the port sends frames spread over several mbufs */
 	int mac_in_software;	/* --mac not settable on the port: promiscuous + our match */
 	struct rte_ether_addr mac;
 	char driver[32];

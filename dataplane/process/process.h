@@ -14,6 +14,13 @@
 #include "dpcache/proto.h"
 #include "store/store.h"
 
+/*
+ * What `version` answers over memcache: the memcached release whose protocol
+ * we speak, then ours. Clients parse the leading x.y.z to pick features
+ * (libmemcached's memcapable expects 1.6 behaviour from it).
+ */
+#define PROCESS_VERSION "1.6.18-dpcache-" DPCACHE_VERSION
+
 /* Per worker: the store as this thread sees it, and what `version` says. */
 struct process_worker {
 	struct store *store;

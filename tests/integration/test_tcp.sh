@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# memcache over dpcached's own TCP, from the test namespace with stock clients:
+# libmemcached's memccapable -a and tools, pymemcache from 0 B to 1 MB and 20
+# pipelining clients, then the same under tc netem loss, reordering and
+# duplication (retransmissions must happen, no value may differ).
+. "$(dirname "$0")/harness.sh"
+
+ROUNDTRIP=$(dirname "$0")/tcp_roundtrip.py
+
+if ! dp_start 2> "$DP_TMP/start.err"; then
+    t_fail "dpcached starts" "$(cat "$DP_TMP/start.err")"
+    t_done
+fi
+
+out=$(cd "$DP_TMP" && ns timeout 120 memccapable -h "$DP_IP" -p 11211 -a 2>&1)
+echo "$out" | grep -q "All tests passed" && t_ok "memccapable -a: every ASCII test passes" ||
+    t_fail "memccapable -a: every ASCII test passes" "$out"
+
+t_check "pymemcache: 0 B to 1 MB, cas, incr, delete, 20 pipelining clients" \
+    ns "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211
+
+# libmemcached's tools.
+S="--servers=$DP_IP:11211"
+head -c 300000 /dev/urandom > "$DP_TMP/blob"
+(cd "$DP_TMP" && ns memccp "$S" blob) > "$DP_TMP/out" 2>&1
+ns memccat "$S" blob > "$DP_TMP/blob.back" 2>> "$DP_TMP/out"
+# memccat ends the value with a newline of its own.
+head -c 300000 "$DP_TMP/blob.back" | cmp -s "$DP_TMP/blob" - &&
+    [ "$(stat -c %s "$DP_TMP/blob.back")" = 300001 ] && t_ok "memccp then memccat: 300 KB byte for byte" ||
+    t_fail "memccp then memccat: 300 KB byte for byte" "$(cat "$DP_TMP/out")"
+out=$(ns memcstat "$S" 2>&1)
+echo "$out" | grep -q "curr_items" && t_ok "memcstat shows the server's stats" || t_fail "memcstat shows the server's stats" "$out"
+ns memcrm "$S" blob > "$DP_TMP/out" 2>&1
+out=$(ns memccat "$S" blob 2>&1)
+[ -z "$(ns memccat "$S" blob 2>/dev/null)" ] && t_ok "memcrm removes the item" || t_fail "memcrm removes the item" "$out"
+ns memcflush "$S" > "$DP_TMP/out" 2>&1 && [ "$(dp_stat curr_items)" -ge 0 ] &&
+    out=$(ns "$PYTHON" -c "
+from pymemcache.client.base import Client
+print(Client(('$DP_IP', 11211)).get('t100'))")
+[ "$out" = None ] && t_ok "memcflush empties the cache" || t_fail "memcflush empties the cache" "$out" "$(cat "$DP_TMP/out")"
+
+# A lossy, reordering, duplicating link: 20 connections, 10,000 pipelined sets and their gets.
+before=$(dp_stat tcp_retransmits)
+if ! ns tc qdisc add dev "$DP_IF" root netem delay 0ms 2>/dev/null; then
+    t_ok "lossy link (tc netem) # SKIP this kernel has no netem qdisc (sch_netem)"
+elif ns tc qdisc change dev "$DP_IF" root netem loss 5% reorder 5% 50% duplicate 1% delay 1ms \
+     2>"$DP_TMP/tc.err"; then
+    t_check "under 5% loss, 5% reordering, 1% duplication: 10,000 pipelined sets read back exactly" \
+        ns timeout 300 "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 500
+    after=$(dp_stat tcp_retransmits)
+    [ "$after" -gt "$before" ] && t_ok "retransmissions counted ($before -> $after)" ||
+        t_fail "retransmissions counted" "$before -> $after"
+    ns tc qdisc del dev "$DP_IF" root
+else
+    t_fail "tc netem on the namespace side of the TAP" "$(cat "$DP_TMP/tc.err")"
+fi
+resets=$(dp_stat tcp_resets_sent)
+echo "# tcp_resets_sent $resets, tcp_fast_retransmits $(dp_stat tcp_fast_retransmits), tcp_ooo_segments $(dp_stat tcp_ooo_segments)"
+
+dp_ctl shutdown > /dev/null
+dp_wait_exit 20
+[ "$DP_RC" = 0 ] && t_ok "dpcached exits 0" || t_fail "dpcached exits 0" "exit $DP_RC" "$(tail -20 "$DP_LOG")"
+left=$(dp_leftovers)
+[ -z "$left" ] && t_ok "nothing left behind" || t_fail "nothing left behind" "$left"
+t_done
