@@ -31,7 +31,8 @@
 
 _Static_assert(DP_CIDR_LIST_MAX <= UDP_ALLOW_MAX, "--udp-allow must fit the UDP guard");
 
-#define MBUFS_PER_WORKER 4096
+/* 32 MB of 2 KB buffers per worker: RX rings, UDP replies, TCP send buffers. */
+#define MBUFS_PER_WORKER 16384
 #define MBUF_CACHE 256
 #define ADMIN_POLL_MS 100
 

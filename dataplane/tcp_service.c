@@ -104,6 +104,14 @@ static void serve(struct tcp_service *svc, struct tcp_conn *c)
 			net_count(&svc->ctr.tcp_backpressure, 1);
 			return; /* on_writable brings us back */
 		}
+		if (svc->pool_low) {
+			if (!mc->starved) {
+				mc->starved = 1;
+				svc->starved[svc->nstarved++] = tcp_conn_id(c);
+				net_count(&svc->ctr.tcp_pool_waits, 1);
+			}
+			return; /* tcp_service_retry brings us back */
+		}
 		nl = memchr(p, '\n', len);
 		if (nl != NULL)
 			len = (uint32_t)(nl - p + 1);
@@ -131,6 +139,24 @@ static void serve(struct tcp_service *svc, struct tcp_conn *c)
 	}
 }
 
+void tcp_service_retry(struct tcp_service *svc)
+{
+	uint32_t n = svc->nstarved;
+
+	svc->pool_low = rte_mempool_avail_count(svc->pool) < svc->pool_reserve;
+	if (svc->pool_low || n == 0)
+		return;
+	svc->nstarved = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct tcp_conn *c = &svc->tw.conns[svc->starved[i]];
+		struct tcp_mc_conn *mc = &svc->conns[svc->starved[i]];
+
+		mc->starved = 0;
+		if (mc->open)
+			serve(svc, c);
+	}
+}
+
 static void on_open(struct tcp_conn *c, void *ctx)
 {
 	struct tcp_service *svc = ctx;
@@ -139,6 +165,7 @@ static void on_open(struct tcp_conn *c, void *ctx)
 
 	process_conn_init(&mc->pc, &pcfg);
 	mc->open = 1;
+	mc->starved = 0;
 }
 
 static void on_data(struct tcp_conn *c, void *ctx)
@@ -172,7 +199,12 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 	svc->out_buf = rte_malloc_socket("tcp_out", svc->out_cap, 64, cfg->socket_id);
 	svc->conns = rte_zmalloc_socket("tcp_mc_conns", sizeof(*svc->conns) * cfg->max_conns,
 					RTE_CACHE_LINE_SIZE, cfg->socket_id);
-	if (svc->out_buf == NULL || svc->conns == NULL) {
+	svc->starved = rte_malloc_socket("tcp_starved", sizeof(*svc->starved) * cfg->max_conns, 0,
+					 cfg->socket_id);
+	svc->nstarved = 0;
+	svc->pool_low = 0;
+	svc->pool_reserve = pool->size / 4;
+	if (svc->out_buf == NULL || svc->conns == NULL || svc->starved == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -184,8 +216,10 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 fail:
 	rte_free(svc->out_buf);
 	rte_free(svc->conns);
+	rte_free(svc->starved);
 	svc->out_buf = NULL;
 	svc->conns = NULL;
+	svc->starved = NULL;
 	return rc;
 }
 
@@ -194,8 +228,10 @@ void tcp_service_teardown(struct tcp_service *svc)
 	tcp_worker_teardown(&svc->tw);
 	rte_free(svc->out_buf);
 	rte_free(svc->conns);
+	rte_free(svc->starved);
 	svc->out_buf = NULL;
 	svc->conns = NULL;
+	svc->starved = NULL;
 }
 
 void tcp_service_counters_add(struct tcp_service_counters *sum, const struct tcp_service *svc)

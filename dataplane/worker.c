@@ -156,6 +156,7 @@ int worker_main(void *arg)
 		if (w->tcp_svc != NULL) {
 			w->tcp_svc->now = w->now;
 			tcp_timers_run(&w->tcp_svc->tw, rte_get_tsc_cycles() / w->tsc_per_us);
+			tcp_service_retry(w->tcp_svc);
 		}
 		if (n == 0) {
 			worker_tcp_drain(w); /* timers may have queued segments */
