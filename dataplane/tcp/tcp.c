@@ -36,6 +36,7 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	cfg->time_wait_us = 60ull * 1000 * 1000;
 	cfg->fin_timeout_us = 60ull * 1000 * 1000;
 	cfg->socket_id = SOCKET_ID_ANY;
+	cfg->challenge_ack_limit = 1000;
 }
 
 void tcp_counters_add(struct tcp_counters *sum, const struct tcp_counters *src)

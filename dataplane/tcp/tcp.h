@@ -58,32 +58,33 @@ struct tcp_app {
 struct tcp_config {
 	uint32_t local_ip; /* network byte order */
 	struct rte_ether_addr local_mac;
-	uint16_t port;		     /* listening port, host order (11211) */
-	uint16_t mss;		     /* MSS we advertise and send at most (1460) */
-	uint32_t max_conns;	     /* connection pool size (-c) */
-	uint32_t syn_backlog;	     /* half-open connections before SYN cookies */
-	uint32_t time_wait_max;	     /* TIME-WAIT records (0: as max_conns) */
-	uint32_t rcv_buf;	     /* receive buffer per connection, bytes */
-	uint32_t snd_buf;	     /* send buffer per connection, bytes */
-	uint32_t rcv_max_mbufs;	     /* mbufs a connection may hold received (0: derived) */
-	uint32_t delack_us;	     /* delayed ACK (40 ms) */
-	uint32_t rto_init_us;	     /* initial RTO (1 s, RFC 6298) */
-	uint32_t rto_min_us;	     /* RTO floor (200 ms, as Linux) */
-	uint32_t rto_max_us;	     /* RTO ceiling (60 s) */
-	uint32_t max_retries;	     /* RTOs without progress before the abort (15) */
-	uint32_t syn_retries;	     /* SYN-ACK retransmissions (5) */
-	uint64_t idle_timeout_us;    /* close connections silent that long (0: never) */
-	uint64_t keepalive_us;	     /* first keepalive after that much silence (0: off) */
-	uint64_t keepalive_intvl_us; /* between keepalive probes */
-	uint32_t keepalive_probes;   /* unanswered probes before the abort */
-	uint64_t time_wait_us;	     /* TIME-WAIT duration (2 MSL; 60 s) */
-	uint64_t fin_timeout_us;     /* a closed connection still open after that is reset */
-	int tx_cksum_offload;	     /* the port computes IPv4/TCP checksums */
-	int rx_cksum_offload;	     /* trust RTE_MBUF_F_RX_L4_CKSUM_GOOD/BAD */
-	int tx_copy_payload;	     /* one mbuf per segment: the port lacks multi-segment TX or
-				      * frees with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE */
-	int socket_id;		     /* NUMA node of the tables (SOCKET_ID_ANY) */
-	uint32_t cookie_secret[4];   /* SYN cookie key (all zero: random) */
+	uint16_t port;		      /* listening port, host order (11211) */
+	uint16_t mss;		      /* MSS we advertise and send at most (1460) */
+	uint32_t max_conns;	      /* connection pool size (-c) */
+	uint32_t syn_backlog;	      /* half-open connections before SYN cookies */
+	uint32_t time_wait_max;	      /* TIME-WAIT records (0: as max_conns) */
+	uint32_t rcv_buf;	      /* receive buffer per connection, bytes */
+	uint32_t snd_buf;	      /* send buffer per connection, bytes */
+	uint32_t rcv_max_mbufs;	      /* mbufs a connection may hold received (0: derived) */
+	uint32_t delack_us;	      /* delayed ACK (40 ms) */
+	uint32_t rto_init_us;	      /* initial RTO (1 s, RFC 6298) */
+	uint32_t rto_min_us;	      /* RTO floor (200 ms, as Linux) */
+	uint32_t rto_max_us;	      /* RTO ceiling (60 s) */
+	uint32_t max_retries;	      /* RTOs without progress before the abort (15) */
+	uint32_t syn_retries;	      /* SYN-ACK retransmissions (5) */
+	uint64_t idle_timeout_us;     /* close connections silent that long (0: never) */
+	uint64_t keepalive_us;	      /* first keepalive after that much silence (0: off) */
+	uint64_t keepalive_intvl_us;  /* between keepalive probes */
+	uint32_t keepalive_probes;    /* unanswered probes before the abort */
+	uint64_t time_wait_us;	      /* TIME-WAIT duration (2 MSL; 60 s) */
+	uint64_t fin_timeout_us;      /* a closed connection still open after that is reset */
+	int tx_cksum_offload;	      /* the port computes IPv4/TCP checksums */
+	int rx_cksum_offload;	      /* trust RTE_MBUF_F_RX_L4_CKSUM_GOOD/BAD */
+	int tx_copy_payload;	      /* one mbuf per segment: the port lacks multi-segment TX or
+				       * frees with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE */
+	int socket_id;		      /* NUMA node of the tables (SOCKET_ID_ANY) */
+	uint32_t cookie_secret[4];    /* SYN cookie key (all zero: random) */
+	uint32_t challenge_ack_limit; /* challenge ACKs a second per worker (0: no limit) */
 	struct tcp_app app;
 };
 
@@ -136,6 +137,7 @@ struct tcp_conn {
 	uint32_t cwnd, ssthresh, recover;
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge of the window advertised */
+	uint32_t fin_ooo_seq;
 	/* RFC 6298 */
 	uint32_t srtt_us, rttvar_us, rto_us, rtt_seq;
 	uint64_t rtt_start_us;
@@ -178,6 +180,7 @@ struct tcp_conn {
 #define TCP_CF2_IDLE_CLOSED   0x08 /* closed by the idle timeout */
 #define TCP_CF2_WSCALE	      0x10 /* window scaling agreed */
 #define TCP_CF2_FIN_ACKED     0x20 /* the peer acknowledged our FIN */
+#define TCP_CF2_FIN_OOO	      0x40 /* the peer's FIN came beyond a hole, at fin_ooo_seq */
 
 /* A compact TIME-WAIT record: the connection itself is freed (docs/TCP.md). */
 struct tcp_tw {
@@ -206,6 +209,8 @@ struct tcp_worker {
 	uint32_t free_head, nfree;
 	uint8_t rcv_wscale;
 	struct tcp_conn *pend_head;
+	uint64_t challenge_epoch_us;
+	uint32_t challenge_left;
 	/* timer wheel */
 	uint64_t wheel_tick; /* last tick processed */
 	struct tcp_conn *slots[TCP_WHEEL_SLOTS];

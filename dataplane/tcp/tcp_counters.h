@@ -41,6 +41,7 @@
 	X(resets_sent, "RST segments sent")                                                 \
 	X(resets_received, "connections reset by the peer")                                 \
 	X(challenge_acks, "challenge ACKs sent (RFC 5961)")                                 \
+	X(challenge_acks_limited, "challenge ACKs not sent: over challenge_ack_limit")      \
 	X(tx_queue_full, "segments not queued: the output queue was full")                  \
 	X(alloc_failed, "segments not built: the mbuf pool was empty")
 

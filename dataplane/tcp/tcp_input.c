@@ -540,9 +540,15 @@ static int process_data(struct tcp_conn *c, struct tcp_seg *s, int ack_only, int
 			tcp_count(&w->ctr.dup_segments, 1);
 		}
 		c->flags |= TCP_CF_ACK_NOW; /* duplicate ACK: the peer may fast-retransmit */
-		fin = 0;
 	}
-	if (fin && s->seq + s->len == c->rcv_nxt) {
+	/* A FIN beyond a hole is remembered and takes effect when the hole fills. */
+	if (fin && SEQ_GT(s->seq + s->len, c->rcv_nxt)) {
+		c->flags2 |= TCP_CF2_FIN_OOO;
+		c->fin_ooo_seq = s->seq + s->len;
+	}
+	if ((fin && s->seq + s->len == c->rcv_nxt) ||
+	    ((c->flags2 & TCP_CF2_FIN_OOO) && c->fin_ooo_seq == c->rcv_nxt)) {
+		c->flags2 &= ~TCP_CF2_FIN_OOO;
 		c->rcv_nxt++;
 		c->flags |= TCP_CF_FIN_RCVD | TCP_CF_ACK_NOW;
 		news = 1;
@@ -555,6 +561,27 @@ static int process_data(struct tcp_conn *c, struct tcp_seg *s, int ack_only, int
 		}
 	}
 	return news && !(c->flags & TCP_CF_FIN_QUEUED);
+}
+
+/* RFC 5961 5, 7: challenge ACKs, at most challenge_ack_limit a second per worker. */
+static void challenge_ack(struct tcp_conn *c)
+{
+	struct tcp_worker *w = c->w;
+	uint32_t limit = w->cfg.challenge_ack_limit;
+
+	if (w->now_us - w->challenge_epoch_us >= 1000000) {
+		w->challenge_epoch_us = w->now_us;
+		w->challenge_left = limit;
+	}
+	if (limit > 0) {
+		if (w->challenge_left == 0) {
+			tcp_count(&w->ctr.challenge_acks_limited, 1);
+			return;
+		}
+		w->challenge_left--;
+	}
+	tcp_count(&w->ctr.challenge_acks, 1);
+	conn_send_ack(c);
 }
 
 static int syn_received_ack(struct tcp_conn *c, struct tcp_seg *s)
@@ -621,14 +648,12 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 				tcp_count(&w->ctr.resets_received, 1);
 				conn_finish(c, -ECONNRESET);
 			} else {
-				tcp_count(&w->ctr.challenge_acks, 1);
-				conn_send_ack(c);
+				challenge_ack(c);
 			}
 			goto out;
 		}
 		if (s->flags & TCP_FL_SYN) {
-			tcp_count(&w->ctr.challenge_acks, 1);
-			conn_send_ack(c);
+			challenge_ack(c);
 			goto out;
 		}
 		if (!(s->flags & TCP_FL_ACK) || process_ack(c, s) < 0)

@@ -721,6 +721,121 @@ static void test_close_in_callback(void)
 	stop();
 }
 
+static void test_fin_beyond_hole(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, b = PEER_ISN + 1;
+
+	start(NULL);
+	app.consume = 1;
+	c = handshake(PEER_PORT, &iss);
+	/* The last segment, with the FIN, overtakes the first. */
+	peer_send(PEER_PORT, b + 100, iss + 1, ACK | FIN, 512, pat(100), 100, NULL, 0);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_ESTABLISHED);
+	CU_ASSERT(!tcp_peer_closed(c));
+	drop_out();
+	peer_send(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 100, NULL, 0);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	CU_ASSERT(tcp_peer_closed(c));
+	CU_ASSERT_EQUAL(app.rx_len, 200);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 201); /* data and FIN acknowledged together */
+	stop();
+}
+
+static void test_challenge_ack_limit(void)
+{
+	struct tcp_config cfg;
+	uint32_t iss;
+
+	test_config(&cfg);
+	cfg.challenge_ack_limit = 3;
+	start(&cfg);
+	handshake(PEER_PORT, &iss);
+	for (int i = 0; i < 10; i++)
+		peer_send(PEER_PORT, PEER_ISN + 11, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(nout(), 3);
+	CU_ASSERT_EQUAL(W->ctr.challenge_acks, 3);
+	CU_ASSERT_EQUAL(W->ctr.challenge_acks_limited, 7);
+	drop_out();
+	advance_us(1000000); /* a new second, a new budget */
+	peer_send(PEER_PORT, PEER_ISN + 11, 0, RST, 0, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(nout(), 1);
+	CU_ASSERT_EQUAL(app.closed, 0);
+	stop();
+}
+
+/*
+ * Property: whatever the order, duplication and overlap of the segments a
+ * stream arrives in, the application reads exactly the stream. Random cuts,
+ * shuffles within a window and repeats, several seeds.
+ */
+static void test_random_reassembly(void)
+{
+	enum { LEN = 12000, MAXSEG = 700, NSEG_MAX = 512 };
+	struct {
+		uint32_t off, len;
+	} segs[NSEG_MAX];
+	uint32_t seed = 12345;
+
+	for (int round = 0; round < 20; round++) {
+		struct tcp_conn *c;
+		uint32_t iss, n = 0, off = 0, b = PEER_ISN + 1;
+
+		start(NULL);
+		app.consume = 1;
+		c = handshake(PEER_PORT, &iss);
+		while (off < LEN) {
+			uint32_t len;
+
+			seed = seed * 1103515245 + 12345;
+			len = 1 + (seed >> 8) % MAXSEG;
+			if (off + len > LEN)
+				len = LEN - off;
+			segs[n].off = off;
+			segs[n].len = len;
+			n++;
+			/* Sometimes an overlapping piece too. */
+			if ((seed >> 20) % 4 == 0 && n < NSEG_MAX && off > 50) {
+				segs[n].off = off - 50;
+				segs[n].len =
+				    len + 50 <= LEN - (off - 50) ? len + 50 : LEN - (off - 50);
+				n++;
+			}
+			off += len;
+		}
+		/* Shuffle locally (reorder by up to 8 places), duplicate some. */
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t j;
+
+			seed = seed * 1103515245 + 12345;
+			j = i + (seed >> 10) % 8;
+			if (j < n) {
+				uint32_t to = segs[i].off, tl = segs[i].len;
+
+				segs[i] = segs[j];
+				segs[j].off = to;
+				segs[j].len = tl;
+			}
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			peer_send(PEER_PORT, b + segs[i].off, iss + 1, ACK, 512, pat(segs[i].off),
+				  segs[i].len, NULL, 0);
+			seed = seed * 1103515245 + 12345;
+			if ((seed >> 12) % 5 == 0)
+				peer_send(PEER_PORT, b + segs[i].off, iss + 1, ACK, 512,
+					  pat(segs[i].off), segs[i].len, NULL, 0);
+			drop_out();
+		}
+		CU_ASSERT_EQUAL(app.rx_len, LEN);
+		CU_ASSERT(memcmp(app.rx, pat(0), LEN) == 0);
+		CU_ASSERT_EQUAL(c->rcv_nxt, b + LEN);
+		CU_ASSERT_EQUAL(c->ooo_mbufs, 0);
+		stop();
+	}
+}
+
 static const struct cunit_test tests[] = {
     {"handshake: MSS and window scale answered, SACK declined", test_handshake_options},
     {"handshake without options", test_handshake_no_options},
@@ -749,6 +864,9 @@ static const struct cunit_test tests[] = {
     {"payload copied when the port cannot chain", test_copy_payload_mode},
     {"checksum offload flags", test_checksum_offload_flags},
     {"reset with data buffered both ways", test_close_in_callback},
+    {"FIN beyond a hole takes effect when it fills", test_fin_beyond_hole},
+    {"challenge ACKs rate-limited", test_challenge_ack_limit},
+    {"random order, overlap and duplicates: the stream intact", test_random_reassembly},
     {NULL, NULL},
 };
 

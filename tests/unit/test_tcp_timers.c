@@ -322,6 +322,39 @@ static void test_many_connections_timers(void)
 	stop();
 }
 
+static void test_zero_copy_retransmit(void)
+{
+	struct rte_mbuf *v = rte_pktmbuf_alloc(tpool), *v2 = rte_pktmbuf_alloc(tpool);
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, got = 0;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	memcpy(rte_pktmbuf_append(v, 1800), pattern, 1800);
+	memcpy(rte_pktmbuf_append(v2, 1800), pattern + 1800, 1800);
+	CU_ASSERT_FATAL(rte_pktmbuf_chain(v, v2) == 0);
+	CU_ASSERT_EQUAL(tcp_send_mbuf(c, v), 0);
+	drop_out(); /* all lost */
+	CU_ASSERT(wait_for_output(10000000) > 0);
+	CU_ASSERT_FATAL(take(&o) == 0); /* one segment after the RTO, from snd_una */
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT_EQUAL(o.len, c->mss);
+	CU_ASSERT(memcmp(o.data, pattern, o.len) == 0);
+	got = o.len;
+	/* ACK it: the rest follows (slow start), byte-exact, across the two mbufs. */
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1 + got, ACK, 512, NULL, 0, NULL, 0);
+	while (take(&o) == 0) {
+		CU_ASSERT_EQUAL(o.seq, iss + 1 + got);
+		CU_ASSERT(memcmp(o.data, pattern + got, o.len) == 0);
+		got += o.len;
+	}
+	CU_ASSERT_EQUAL(got, 3600);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1 + got, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(c->snd_bytes, 0);
+	stop();
+}
+
 static const struct cunit_test tests[] = {
     {"RTO: retransmit with exponential backoff", test_rto_backoff},
     {"RTO: abort after max retries", test_rto_gives_up},
@@ -333,6 +366,7 @@ static const struct cunit_test tests[] = {
     {"idle timeout closes", test_idle_timeout},
     {"close timeout frees FIN-WAIT-2", test_fin_timeout},
     {"timers of many connections", test_many_connections_timers},
+    {"zero-copy data retransmitted byte-exact", test_zero_copy_retransmit},
     {NULL, NULL},
 };
 
