@@ -18,7 +18,8 @@
 
 #include "store_internal.h"
 
-#define READ_CHAIN_MAX 64 /* buckets a reader walks before assuming it is lost */
+#define READ_CHAIN_MAX	 64 /* buckets a reader walks before assuming it is lost */
+#define READ_RETRIES_MAX 16 /* optimistic tries before a read takes the lock */
 
 /* ------------------------------------------------------------------ */
 /* setup                                                              */
@@ -267,6 +268,8 @@ read_optimistic(struct store_thread *t, struct part *p, uint64_t h, const void *
 	uint64_t part_size = s->hdr->layout.part_size[p->id];
 	uint32_t tag = hash_tag(h);
 	struct bucket *head = index_bucket(p, h);
+	unsigned retries = 0;
+	bool locked = false;
 
 	for (;;) {
 		uint32_t v1 = __atomic_load_n(&head->version, __ATOMIC_ACQUIRE);
@@ -319,10 +322,22 @@ read_optimistic(struct store_thread *t, struct part *p, uint64_t h, const void *
 		}
 		if (bucket_read_end(head) != v1) {
 			CNT_INC(t->rc[p->id].read_retries);
+			/*
+			 * A long copy (a 1 MB value) under a key rewritten faster
+			 * than it can be copied would retry forever: after a few
+			 * tries (two for a large value), read once under the
+			 * writers' lock.
+			 */
+			if (++retries == (info->value_len > 65536 ? 2 : READ_RETRIES_MAX)) {
+				part_lock(p);
+				locked = true;
+			}
 			continue;
 		}
 		if (out == RD_HIT && bump)
 			item_touched(found, now);
+		if (locked)
+			part_unlock(p);
 		return out;
 	}
 }

@@ -10,6 +10,7 @@
 #ifndef DPCACHE_STORE_INTERNAL_H
 #define DPCACHE_STORE_INTERNAL_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -245,13 +246,22 @@ static inline unsigned hash_part(uint64_t h, unsigned nparts)
 }
 
 /* ---- the partition lock (writers) ---- */
+/*
+ * Spin (the owner's writes are short), but yield the core after a while: a
+ * holder that was preempted (more threads than cores, as in tests) would
+ * otherwise be waited for a whole time slice.
+ */
 static inline void part_lock(struct part *p)
 {
 	for (;;) {
 		if (!__atomic_exchange_n(&p->lock, 1, __ATOMIC_ACQUIRE))
 			return;
-		while (__atomic_load_n(&p->lock, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+		for (unsigned spins = 0; __atomic_load_n(&p->lock, __ATOMIC_RELAXED); spins++) {
+			if (spins < 1024)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
 	}
 }
 
