@@ -77,6 +77,39 @@ if lossy_link_on; then
 else
     t_fail "a lossy link (tc netem or nftables) in the namespace" "neither works here"
 fi
+# A client that pipelines 10 MB of gets and never reads: memory stays bounded.
+ABUSE=$(dirname "$0")/tcp_abuse.py
+ns timeout 60 "$PYTHON" "$ABUSE" nonreader "$DP_IP" 11211 10 4 > "$DP_TMP/nonreader" 2>&1 &
+nonreader=$!
+for _ in $(seq 200); do grep -q "nonreader:" "$DP_TMP/nonreader" && break; sleep 0.1; done
+# Sampled while the peer still holds its unread replies.
+in_use=$(dp_stat mbuf_pool_in_use)
+size=$(dp_stat mbuf_pool_size)
+wait "$nonreader"
+rc=$?
+[ "$rc" = 0 ] && t_ok "a peer that never reads: $(cat "$DP_TMP/nonreader")" ||
+    t_fail "a peer that never reads its replies: other clients still served" "$(cat "$DP_TMP/nonreader")"
+[ "$in_use" -lt $((size * 3 / 4)) ] && t_ok "mbufs in use stay bounded meanwhile ($in_use of $size)" ||
+    t_fail "mbufs in use stay bounded meanwhile" "$in_use of $size"
+
+# A SYN flood from the namespace while an established client keeps working.
+if command -v hping3 >/dev/null; then
+    ns "$PYTHON" "$ABUSE" steady "$DP_IP" 11211 6 > "$DP_TMP/steady" 2>&1 &
+    steady=$!
+    sleep 0.5
+    ns timeout 20 hping3 -q -S -p 11211 -i u100 -c 20000 --rand-source "$DP_IP" \
+        > "$DP_TMP/hping" 2>&1
+    wait "$steady"
+    rc=$?
+    [ "$rc" = 0 ] && t_ok "during a SYN flood: $(cat "$DP_TMP/steady")" ||
+        t_fail "an established client works during a SYN flood" "$(cat "$DP_TMP/steady")"
+    cookies=$(dp_stat tcp_syn_cookies_sent)
+    [ "$cookies" -gt 0 ] && t_ok "SYN cookies sent under the flood ($cookies)" ||
+        t_fail "SYN cookies sent under the flood" "$cookies" "$(cat "$DP_TMP/hping")"
+else
+    t_fail "SYN flood test" "hping3 missing (scripts/setup.sh installs it)"
+fi
+
 resets=$(dp_stat tcp_resets_sent)
 echo "# tcp_resets_sent $resets, tcp_fast_retransmits $(dp_stat tcp_fast_retransmits), tcp_ooo_segments $(dp_stat tcp_ooo_segments)"
 
