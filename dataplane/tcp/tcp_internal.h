@@ -87,6 +87,7 @@ int tcp_emit(struct tcp_worker *w, const struct tcp_peer *p, uint32_t seq, uint3
 	     uint8_t flags, uint16_t wnd, const uint8_t *opts, uint8_t optlen,
 	     struct tcp_conn *payload_conn, uint32_t payload_seq, uint32_t len);
 void conn_output(struct tcp_conn *c);
+void conn_output_force(struct tcp_conn *c); /* ignoring sender SWS avoidance */
 int conn_send_ack(struct tcp_conn *c);
 int conn_send_synack(struct tcp_conn *c);
 int conn_send_rst(struct tcp_conn *c);

@@ -335,7 +335,7 @@ int conn_retransmit_una(struct tcp_conn *c)
  * Sender silly-window avoidance: a segment shorter than the MSS only goes
  * when it is the last of the data or the window is at least half open.
  */
-void conn_output(struct tcp_conn *c)
+static void output(struct tcp_conn *c, int force)
 {
 	struct tcp_worker *w = c->w;
 	uint32_t unsent = 0;
@@ -359,7 +359,8 @@ void conn_output(struct tcp_conn *c)
 		fin = (c->flags & TCP_CF_FIN_QUEUED) && len == unsent;
 		if (len == 0 && !fin)
 			break;
-		if (len > 0 && len < unsent && len < c->mss && usable < c->max_snd_wnd / 2)
+		if (!force && len > 0 && len < unsent && len < c->mss &&
+		    usable < c->max_snd_wnd / 2)
 			break;
 		if (len > 0 && len == unsent)
 			flags |= TCP_FL_PSH;
@@ -387,14 +388,28 @@ void conn_output(struct tcp_conn *c)
 	}
 	if (c->flags & TCP_CF_ACK_NOW)
 		conn_send_ack(c);
-	/* Data waits behind a closed window with nothing in flight: probe it. */
-	if (unsent > 0 && c->snd_wnd == 0 && c->snd_una == c->snd_max && c->persist_at == 0) {
+	/*
+	 * Data waits with nothing in flight, so no ACK will come: behind a shut
+	 * window (probe it) or a window too small to be worth it (RFC 1122
+	 * 4.2.3.4: send what it allows when the timer fires).
+	 */
+	if (unsent > 0 && c->snd_una == c->snd_max && c->persist_at == 0) {
 		uint64_t ivl = (uint64_t)RTE_MAX(c->rto_us, w->cfg.rto_min_us)
 			       << c->persist_backoff;
 
 		c->persist_at = w->now_us + RTE_MIN(ivl, (uint64_t)w->cfg.rto_max_us);
 		conn_timer_arm(c, c->persist_at);
 	}
+}
+
+void conn_output(struct tcp_conn *c)
+{
+	output(c, 0);
+}
+
+void conn_output_force(struct tcp_conn *c)
+{
+	output(c, 1);
 }
 
 unsigned int tcp_tx_drain(struct tcp_worker *w, void (*send)(void *arg, struct rte_mbuf *m),

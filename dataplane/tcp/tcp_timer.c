@@ -200,8 +200,13 @@ static void persist_expire(struct tcp_conn *c)
 	uint64_t ivl;
 
 	c->persist_at = 0;
-	if (c->snd_wnd != 0 || c->snd_una != c->snd_max) {
+	if (c->snd_una != c->snd_max) {
 		c->persist_backoff = 0;
+		return;
+	}
+	if (c->snd_wnd != 0) { /* a small window: use it */
+		c->persist_backoff = 0;
+		conn_output_force(c);
 		return;
 	}
 	tcp_count(&w->ctr.zero_window_probes, 1);

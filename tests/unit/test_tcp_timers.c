@@ -355,6 +355,34 @@ static void test_zero_copy_retransmit(void)
 	stop();
 }
 
+static void test_small_window_not_stuck(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss;
+	uint64_t t;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	/* The peer's window shrinks to 128 bytes (field 1, scale 7), far below its best. */
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 1, ACK, 1, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(c->snd_wnd, 128);
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 1000), 1000);
+	CU_ASSERT_EQUAL(nout(), 0); /* sender SWS avoidance: wait for a better window */
+	t = wait_for_output(10000000);
+	CU_ASSERT(t >= 200000 && t <= 202000); /* but not for ever */
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT_EQUAL(o.len, 128);
+	CU_ASSERT(memcmp(o.data, pattern, 128) == 0);
+	/* The window opens: the rest goes at once. */
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 129, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.seq, iss + 129);
+	CU_ASSERT_EQUAL(o.len, 872);
+	stop();
+}
+
 static const struct cunit_test tests[] = {
     {"RTO: retransmit with exponential backoff", test_rto_backoff},
     {"RTO: abort after max retries", test_rto_gives_up},
@@ -367,6 +395,7 @@ static const struct cunit_test tests[] = {
     {"close timeout frees FIN-WAIT-2", test_fin_timeout},
     {"timers of many connections", test_many_connections_timers},
     {"zero-copy data retransmitted byte-exact", test_zero_copy_retransmit},
+    {"a small window does not stall the sender", test_small_window_not_stuck},
     {NULL, NULL},
 };
 
