@@ -8,11 +8,15 @@
   noread --bytes B --secs S    connect, send up to B bytes and never read, for
                                S seconds; prints how much the server accepted.
   refused --port P             connecting to port P must be refused (RST).
+  flood --count N --src IP     N SYNs from IP (an address nobody answers for,
+                               so every one stays half-open), random ports.
 Exit status 0 on success; a message on stderr otherwise.
 """
 import argparse
 import os
+import random
 import socket
+import struct
 import sys
 import threading
 import time
@@ -111,6 +115,33 @@ def cmd_refused(a):
     return 1
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    s = (s & 0xffff) + (s >> 16)
+    s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def cmd_flood(a):
+    src, dst = socket.inet_aton(a.src), socket.inet_aton(HOST)
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for i in range(a.count):
+        sport = 1024 + random.randrange(60000)
+        seq = random.getrandbits(32)
+        tcp = struct.pack("!HHIIBBHHH", sport, 11211, seq, 0, 5 << 4, 0x02, 65535, 0, 0)
+        pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
+        tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xffff, 0, 64,
+                         socket.IPPROTO_TCP, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        s.sendto(ip + tcp, (HOST, 0))
+        if a.pace and i % 100 == 99:
+            time.sleep(a.pace)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -125,9 +156,13 @@ def main():
     n.add_argument("--secs", type=float, default=3)
     r = sub.add_parser("refused")
     r.add_argument("--port", type=int, default=80)
+    f = sub.add_parser("flood")
+    f.add_argument("--count", type=int, default=2000)
+    f.add_argument("--src", default="198.18.0.77")
+    f.add_argument("--pace", type=float, default=0.01)
     a = p.parse_args()
     return {"echo": cmd_echo, "idle": cmd_idle, "noread": cmd_noread,
-            "refused": cmd_refused}[a.cmd](a)
+            "refused": cmd_refused, "flood": cmd_flood}[a.cmd](a)
 
 
 if __name__ == "__main__":

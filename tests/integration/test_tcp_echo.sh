@@ -3,7 +3,7 @@
 # TAP whose kernel side is in a namespace; Python clients there send and read
 # back. Byte-exact echoes of 1 MB, 20 connections at once, the same under
 # loss/reordering/duplication (retransmits counted), all-SYN-cookie
-# handshakes, an idle timeout, a client that never reads (bounded mbufs,
+# handshakes, a SYN flood while clients are served, an idle timeout, a client that never reads (bounded mbufs,
 # others still served), a refused port.
 #
 #   test_tcp_echo.sh TCP_ECHO_BINARY
@@ -96,6 +96,18 @@ if [ "${accepted:-0}" -lt $((10 << 20)) ] && [ $((peak - base)) -lt 600 ]; then
     t_ok "a client that never reads is held back (sent $accepted of 10 MB; $((peak - base)) more mbufs in use)"
 else
     t_fail "a client that never reads is held back" "accepted $accepted, mbufs $peak"
+fi
+
+# A SYN flood from an address nobody answers for, while clients keep working.
+client flood --count 3000 --pace 0.01 > "$DP_TMP/flood.out" 2>&1 &
+flood=$!
+sleep 0.5
+t_check "echo works during a SYN flood (4 connections x 64 KB)" client echo --conns 4 --bytes 65536
+wait "$flood"
+if [ "$(stat syn_cookies_sent)" -gt 0 ] && [ "$(stat half_open)" -le 256 ]; then
+    t_ok "SYN flood: syn_cookies_sent $(stat syn_cookies_sent), half_open $(stat half_open) (backlog 256)"
+else
+    t_fail "SYN flood answered with cookies" "$(cat "$DP_TMP/flood.out" "$STATS")"
 fi
 
 # Loss, reordering and duplication in both directions (tcp_echo does it:
