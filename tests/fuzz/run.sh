@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh udp_frame 600 -jobs=1
 #   tests/fuzz/run.sh proto replay crash-XXXX     # run inputs once, no fuzzing
 #
-# TARGET is proto, udp_frame or process (tests/fuzz/fuzz_TARGET.c). Seeds are read from
+# TARGET is proto, udp_frame, process or net (tests/fuzz/fuzz_TARGET.c). Seeds are read from
 # tests/fuzz/corpus/TARGET; what the fuzzer finds goes to $FUZZ_OUT/corpus-TARGET
 # (default build-fuzz/), crashes to $FUZZ_OUT/. Needs clang (libFuzzer ships with it).
 set -eu
@@ -30,6 +30,13 @@ if [ "$target" = process ]; then
 	# the executor over a real store (needs libxxhash-dev and libnuma-dev)
 	extra="$root/dataplane/process/process.c $(ls "$root"/dataplane/store/*.c | tr '\n' ' ')"
 	ldlibs="-lxxhash -lnuma -lpthread"
+fi
+
+if [ "$target" = net ]; then
+	# the dataplane's network stack: DPDK's headers and inline checksums
+	extra="-include rte_config.h $(pkg-config --cflags libdpdk)"
+	for f in eth arp ipv4 icmp udp; do extra="$extra $root/dataplane/net/$f.c"; done
+	ldlibs="$(pkg-config --libs libdpdk)"
 fi
 
 mkdir -p "$out/corpus-$target"
