@@ -48,7 +48,10 @@ struct tcp_app {
 	void (*on_open)(struct tcp_conn *c, void *ctx);
 	/* New in-order bytes (tcp_recv_peek) or the peer's FIN (tcp_peer_closed). */
 	void (*on_data)(struct tcp_conn *c, void *ctx);
-	/* Send space fell below half of snd_buf and has come back above it. */
+	/*
+	 * A tcp_send()/tcp_send_mbuf() fell short (-EAGAIN or a partial
+	 * write) and half of snd_buf is free again.
+	 */
 	void (*on_writable)(struct tcp_conn *c, void *ctx);
 	/* The connection is gone (tcp_conn_error says why); c is invalid after. */
 	void (*on_close)(struct tcp_conn *c, void *ctx);
