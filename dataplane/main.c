@@ -194,8 +194,8 @@ static int worker_tcp_setup(struct worker *w, unsigned int lcore, unsigned int t
 	cfg.port = (uint16_t)opts->tcp_port;
 	cfg.max_conns = RTE_MAX(1u, (opts->max_conns + nb_workers - 1) / nb_workers);
 	cfg.tx_cksum_offload = port->tx_cksum_offload;
-	if (!port->tx_multi_seg)
-		return -ENOTSUP; /* segments reference payload mbufs: chains must go out */
+	/* Without multi-segment TX, every segment is one mbuf with its payload copied. */
+	cfg.tx_copy_payload = !port->tx_multi_seg;
 	cfg.socket_id = socket;
 	w->tcp_svc = rte_zmalloc_socket("tcp_service", sizeof(*w->tcp_svc), RTE_CACHE_LINE_SIZE,
 					socket);

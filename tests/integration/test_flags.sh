@@ -16,7 +16,7 @@ expect_error() {
     fi
 }
 
-eal=(-l 0,1 --no-pci --file-prefix "$DP_ID" --no-huge -m 64)
+eal=(-l 0,1 --no-pci --file-prefix "$DP_ID" --no-huge -m 256)
 
 expect_error "--ip 300.1.1.1/24 is refused" "^dpcached: --ip: '300.1.1.1/24' is not" \
     "$DPCACHED" "${eal[@]}" -- --ip 300.1.1.1/24
