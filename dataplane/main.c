@@ -164,6 +164,9 @@ static int cache_setup(const struct dp_options *opts, unsigned int nb_workers, s
 	return rc;
 }
 
+/* What `stats settings` says beyond the store: filled once from the options. */
+static struct process_settings process_settings;
+
 /* A worker's UDP service, allocated on its own NUMA node. */
 static int worker_udp_setup(struct worker *w, unsigned int lcore, unsigned int tid,
 			    const struct dp_options *opts, struct rte_mempool *pool)
@@ -176,7 +179,10 @@ static int worker_udp_setup(struct worker *w, unsigned int lcore, unsigned int t
 					socket);
 	if (w->udp_svc == NULL)
 		return -ENOMEM;
-	return udp_service_setup(w->udp_svc, w->store, tid, &pcfg, pool, socket);
+	if (udp_service_setup(w->udp_svc, w->store, tid, &pcfg, pool, socket) < 0)
+		return -ENOMEM;
+	w->udp_svc->pw.settings = &process_settings;
+	return 0;
 }
 
 /* A worker's TCP service: its share of -c connections, on its NUMA node. */
@@ -201,7 +207,10 @@ static int worker_tcp_setup(struct worker *w, unsigned int lcore, unsigned int t
 					socket);
 	if (w->tcp_svc == NULL)
 		return -ENOMEM;
-	return tcp_service_setup(w->tcp_svc, &cfg, w->store, tid, opts->item_size_max, pool);
+	if (tcp_service_setup(w->tcp_svc, &cfg, w->store, tid, opts->item_size_max, pool) < 0)
+		return -ENOMEM;
+	w->tcp_svc->pw.settings = &process_settings;
+	return 0;
 }
 
 static void workers_teardown(void)
@@ -258,6 +267,10 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 						   .item_size_max = opts->item_size_max};
 	if (stats_telemetry_register(&actx.stats) < 0)
 		fprintf(stderr, "dpcached: telemetry: /dpcache/stats not registered\n");
+	process_settings = (struct process_settings){.tcp_port = opts->tcp_port,
+						     .udp_port = opts->udp_port,
+						     .max_conns = opts->max_conns,
+						     .threads = rte_lcore_count() - 1};
 	/* Every worker is fully set up before the first one starts polling. */
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = &workers[lcore];

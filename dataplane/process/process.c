@@ -504,7 +504,109 @@ static void stat_u64(struct proto_out *out, const char *name, uint64_t v)
 	proto_compose_stat(out, name, tmp);
 }
 
-/* The general stats the store can tell; settings/items/slabs/conns are issue 4's phase 3. */
+/* `stats slabs`: memcached's per-class lines for classes that own pages. */
+static void stats_slabs(struct process_worker *w, uint32_t now, struct proto_out *out)
+{
+	struct store_stats st;
+	unsigned int active = 0;
+	char name[64];
+
+	for (unsigned int cls = 1; cls <= store_classes(w->store); cls++) {
+		struct store_class_stats cs;
+
+		store_class_stats(w->store, -1, cls, now, &cs);
+		if (cs.total_pages == 0)
+			continue;
+		active++;
+#define SLAB_STAT(field)                                                                           \
+	do {                                                                                       \
+		snprintf(name, sizeof(name), "%u:%s", cls, #field);                            \
+		stat_u64(out, name, cs.field);                                                     \
+	} while (0)
+		SLAB_STAT(chunk_size);
+		SLAB_STAT(chunks_per_page);
+		SLAB_STAT(total_pages);
+		SLAB_STAT(total_chunks);
+		SLAB_STAT(used_chunks);
+		SLAB_STAT(free_chunks);
+		SLAB_STAT(mem_requested);
+		SLAB_STAT(cmd_set);
+#undef SLAB_STAT
+	}
+	store_stats(w->store, -1, &st);
+	stat_u64(out, "active_slabs", active);
+	stat_u64(out, "total_malloced", st.total_malloced);
+	proto_compose_reply(out, NULL, PROTO_R_END);
+}
+
+/* `stats items`: memcached's per-class LRU lines for classes holding items. */
+static void stats_items(struct process_worker *w, uint32_t now, struct proto_out *out)
+{
+	char name[64];
+
+	for (unsigned int cls = 1; cls <= store_classes(w->store); cls++) {
+		struct store_class_stats cs;
+
+		store_class_stats(w->store, -1, cls, now, &cs);
+		if (cs.number == 0)
+			continue;
+#define ITEM_STAT(field)                                                                           \
+	do {                                                                                       \
+		snprintf(name, sizeof(name), "items:%u:%s", cls, #field);                      \
+		stat_u64(out, name, cs.field);                                                     \
+	} while (0)
+		ITEM_STAT(number);
+		ITEM_STAT(number_hot);
+		ITEM_STAT(number_warm);
+		ITEM_STAT(number_cold);
+		ITEM_STAT(age);
+		ITEM_STAT(mem_requested);
+		ITEM_STAT(evicted);
+		ITEM_STAT(evicted_nonzero);
+		ITEM_STAT(evicted_time);
+		ITEM_STAT(outofmemory);
+		ITEM_STAT(reclaimed);
+		ITEM_STAT(expired_unfetched);
+		ITEM_STAT(evicted_unfetched);
+		ITEM_STAT(moves_to_cold);
+		ITEM_STAT(moves_to_warm);
+		ITEM_STAT(moves_within_lru);
+#undef ITEM_STAT
+	}
+	proto_compose_reply(out, NULL, PROTO_R_END);
+}
+
+/* `stats settings`: the store's configuration and, where known, the server's. */
+static void stats_settings(struct process_worker *w, struct proto_out *out)
+{
+	const struct store_config *cfg = store_config(w->store);
+	char tmp[32];
+
+	stat_u64(out, "maxbytes", cfg->limit_bytes);
+	if (w->settings != NULL) {
+		stat_u64(out, "maxconns", w->settings->max_conns);
+		stat_u64(out, "tcpport", w->settings->tcp_port);
+		stat_u64(out, "udpport", w->settings->udp_port);
+		stat_u64(out, "num_threads", w->settings->threads);
+	}
+	snprintf(tmp, sizeof(tmp), "%.2f", cfg->growth_factor);
+	proto_compose_stat(out, "growth_factor", tmp);
+	stat_u64(out, "chunk_size", cfg->chunk_min);
+	stat_u64(out, "item_size_max", cfg->item_size_max);
+	stat_u64(out, "slab_page_size", cfg->item_size_max);
+	proto_compose_stat(out, "evictions", "on");
+	proto_compose_stat(out, "cas_enabled", "yes");
+	proto_compose_stat(out, "flush_enabled", w->flush_disabled ? "no" : "yes");
+	proto_compose_stat(out, "lru_segmented", "yes");
+	proto_compose_stat(out, "slab_reassign", cfg->no_rebalance ? "no" : "yes");
+	proto_compose_stat(out, "slab_automove", cfg->no_rebalance ? "0" : "1");
+	stat_u64(out, "lease_ttl", cfg->lease_ttl);
+	stat_u64(out, "transient_ttl_max", cfg->transient_ttl_max);
+	stat_u64(out, "partitions", cfg->partitions);
+	proto_compose_reply(out, NULL, PROTO_R_END);
+}
+
+/* The general stats the store can tell, and the stats subcommands. */
 static void do_stats(struct process_worker *w, const struct proto_request *req, uint32_t now,
 		     struct proto_out *out)
 {
@@ -557,9 +659,14 @@ static void do_stats(struct process_worker *w, const struct proto_request *req, 
 			proto_compose_reply(out, NULL, PROTO_R_END);
 		else
 			proto_compose_line(out, "CLIENT_ERROR usage: stats detail on|off|dump");
-	} else if (ARG_IS(0, "settings") || ARG_IS(0, "items") || ARG_IS(0, "slabs") ||
-		   ARG_IS(0, "conns")) {
-		proto_compose_reply(out, NULL, PROTO_R_END);
+	} else if (ARG_IS(0, "settings")) {
+		stats_settings(w, out);
+	} else if (ARG_IS(0, "items")) {
+		stats_items(w, now, out);
+	} else if (ARG_IS(0, "slabs")) {
+		stats_slabs(w, now, out);
+	} else if (ARG_IS(0, "conns")) {
+		proto_compose_reply(out, NULL, PROTO_R_END); /* not yet: the TCP engine's list */
 	} else {
 		proto_compose_error_code(out, PROTO_ERR_UNKNOWN_COMMAND);
 	}

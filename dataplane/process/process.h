@@ -22,7 +22,13 @@
 #define PROCESS_VERSION "1.6.18-dpcache-" DPCACHE_VERSION
 
 /* Per worker: the store as this thread sees it, and what `version` says. */
+/* What `stats settings` reports beyond the store's own configuration. */
+struct process_settings {
+	unsigned int tcp_port, udp_port, max_conns, threads;
+};
+
 struct process_worker {
+	const struct process_settings *settings; /* NULL: ports and limits unknown */
 	struct store *store;
 	struct store_thread *thread;
 	const char *version;  /* "1.6.18"-like, for VERSION */

@@ -19,6 +19,29 @@ echo "$out" | grep -q "All tests passed" && t_ok "memccapable -a: every ASCII te
 t_check "pymemcache: 0 B to 1 MB, cas, incr, delete, 20 pipelining clients" \
     ns "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211
 
+# stats subcommands over TCP, as memcached answers them.
+stats_of() {
+    ns "$PYTHON" -c "
+import socket, sys
+s = socket.create_connection(('$DP_IP', 11211), 5)
+s.sendall(b'stats $1\r\n'); b = b''
+while not b.endswith(b'END\r\n'):
+    d = s.recv(65536)
+    if not d: break
+    b += d
+sys.stdout.write(b.decode())"
+}
+out=$(stats_of settings)
+echo "$out" | grep -q "^STAT maxbytes 67108864" && echo "$out" | grep -q "^STAT tcpport 11211" &&
+    echo "$out" | grep -q "^STAT item_size_max 1048576" &&
+    t_ok "stats settings: maxbytes, tcpport, item_size_max" || t_fail "stats settings" "$out"
+out=$(stats_of slabs)
+echo "$out" | grep -Eq "^STAT [0-9]+:chunk_size [0-9]+" && echo "$out" | grep -Eq "^STAT active_slabs [1-9]" &&
+    t_ok "stats slabs: per-class lines and active_slabs" || t_fail "stats slabs" "$out"
+out=$(stats_of items)
+echo "$out" | grep -Eq "^STAT items:[0-9]+:number [1-9]" &&
+    t_ok "stats items: per-class item counts" || t_fail "stats items" "$out"
+
 # libmemcached's tools.
 S="--servers=$DP_IP:11211"
 head -c 300000 /dev/urandom > "$DP_TMP/blob"
