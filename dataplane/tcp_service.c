@@ -183,6 +183,16 @@ static void on_close(struct tcp_conn *c, void *ctx)
 	mc->open = 0;
 }
 
+static void service_free(struct tcp_service *svc)
+{
+	rte_free(svc->out_buf);
+	rte_free(svc->conns);
+	rte_free(svc->starved);
+	svc->out_buf = NULL;
+	svc->conns = NULL;
+	svc->starved = NULL;
+}
+
 int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct store *store,
 		      unsigned int tid, uint32_t item_size_max, struct rte_mempool *pool)
 {
@@ -214,24 +224,14 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 	if (rc == 0)
 		return 0;
 fail:
-	rte_free(svc->out_buf);
-	rte_free(svc->conns);
-	rte_free(svc->starved);
-	svc->out_buf = NULL;
-	svc->conns = NULL;
-	svc->starved = NULL;
+	service_free(svc);
 	return rc;
 }
 
 void tcp_service_teardown(struct tcp_service *svc)
 {
 	tcp_worker_teardown(&svc->tw);
-	rte_free(svc->out_buf);
-	rte_free(svc->conns);
-	rte_free(svc->starved);
-	svc->out_buf = NULL;
-	svc->conns = NULL;
-	svc->starved = NULL;
+	service_free(svc);
 }
 
 void tcp_service_counters_add(struct tcp_service_counters *sum, const struct tcp_service *svc)
