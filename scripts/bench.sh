@@ -87,11 +87,12 @@ callgrind_run() {
     "$BUILD_CG/control/dpcachectl" --socket "$dir/admin.sock" shutdown >/dev/null 2>&1 || kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || true
     if [ "${rx:-0}" -lt "$frames" ]; then
+        rm -rf "/var/run/dpdk/dpbench$$"
         echo "bench: dpcached saw ${rx:-0} of $frames frames (log: $dir/log)" >&2
         exit 1
     fi
     callgrind_annotate "$dir/cg.out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
-    rm -rf "$dir"
+    rm -rf "$dir" "/var/run/dpdk/dpbench$$"
 }
 
 bench_udp() {

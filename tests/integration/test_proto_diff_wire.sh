@@ -17,7 +17,8 @@ if ! dp_start 2> "$DP_TMP/start.err"; then
     t_done
 fi
 # memcached inside the namespace too, so that one client reaches both.
-ns memcached -u root -l 127.0.0.1 -p 11311 -U 0 > "$DP_TMP/memcached.log" 2>&1 &
+# (ip netns exec execs memcached: $! is memcached's own PID.)
+ip netns exec "$DP_NS" memcached -u root -l 127.0.0.1 -p 11311 -U 0 > "$DP_TMP/memcached.log" 2>&1 &
 MC_PID=$!
 for _ in $(seq 50); do
     ns "$PYTHON" -c "import socket; socket.create_connection(('127.0.0.1', 11311), 1)" 2>/dev/null && break

@@ -102,7 +102,8 @@ else
 fi
 # A client that pipelines 10 MB of gets and never reads: memory stays bounded.
 ABUSE=$(dirname "$0")/tcp_abuse.py
-ns timeout 60 "$PYTHON" "$ABUSE" nonreader "$DP_IP" 11211 10 4 > "$DP_TMP/nonreader" 2>&1 &
+ip netns exec "$DP_NS" timeout 60 "$PYTHON" "$ABUSE" nonreader "$DP_IP" 11211 10 4 \
+    > "$DP_TMP/nonreader" 2>&1 &
 nonreader=$!
 for _ in $(seq 200); do grep -q "nonreader:" "$DP_TMP/nonreader" && break; sleep 0.1; done
 # Sampled while the peer still holds its unread replies.
@@ -117,7 +118,8 @@ rc=$?
 
 # A SYN flood from the namespace while an established client keeps working.
 if command -v hping3 >/dev/null; then
-    ns "$PYTHON" "$ABUSE" steady "$DP_IP" 11211 6 > "$DP_TMP/steady" 2>&1 &
+    ip netns exec "$DP_NS" timeout 30 "$PYTHON" "$ABUSE" steady "$DP_IP" 11211 6 \
+        > "$DP_TMP/steady" 2>&1 &
     steady=$!
     sleep 0.5
     ns timeout 20 hping3 -q -S -p 11211 -i u100 -c 20000 --rand-source "$DP_IP" \
