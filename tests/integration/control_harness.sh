@@ -42,7 +42,7 @@ mc_start() {
     memcached "${user[@]}" -l 127.0.0.1 -p "$1" -U 0 -m 16 -t 1 >"$DP_TMP/memcached-$1.log" 2>&1 &
     MC_PID=$!
     CT_PIDS+=("$MC_PID")
-    for i in $(seq 50); do
+    for i in $(seq 100); do
         "$PYTHON" - "$1" <<'EOF' 2>/dev/null && return 0
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
@@ -51,7 +51,7 @@ sys.exit(0 if s.recv(100).startswith(b"VERSION") else 1)
 EOF
         sleep 0.1
     done
-    echo "memcached on port $1 did not start" >&2
+    echo "memcached on port $1 did not start in 10 s" >&2
     return 1
 }
 
@@ -70,7 +70,7 @@ ctld_start() {
     "$CTLD" --ctl-socket "$DP_TMP/$name.sock" "$@" >>"$DP_TMP/$name.log" 2>&1 &
     CTLD_PID=$!
     CT_PIDS+=("$CTLD_PID")
-    for i in $(seq 100); do
+    for i in $(seq 200); do
         if ! kill -0 "$CTLD_PID" 2>/dev/null; then
             echo "dpcache-ctld $name exited during start-up:" >&2
             cat "$DP_TMP/$name.log" >&2
@@ -79,7 +79,7 @@ ctld_start() {
         [ -S "$DP_TMP/$name.sock" ] && ctl "$name" --json status >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "dpcache-ctld $name did not answer in 10 s" >&2
+    echo "dpcache-ctld $name did not answer in 20 s" >&2
     return 1
 }
 
@@ -95,6 +95,11 @@ jq_py() {
     "$PYTHON" -c "import json, sys; j = json.load(sys.stdin); print($1)"
 }
 
+# The bounds of these waits are generous on purpose: they only matter when
+# something is broken, and a loaded machine (two builds' suites in parallel on
+# two cores, under ASan) is slow. Budgets that are part of a feature (TKO,
+# takeover) are checked separately, from ctld's own log timestamps.
+
 # ct_wait SECONDS COMMAND...: retry COMMAND every 50 ms until it succeeds.
 ct_wait() {
     local deadline i
@@ -109,11 +114,19 @@ ct_wait() {
 # now_ms: monotonic enough for measuring a few seconds.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# ct_stop PID: SIGTERM, wait up to 5 s; returns the exit status (or 124).
+# ct_log_ms LOG PATTERN: when ctld logged the last line matching PATTERN, in
+# ms since the epoch (the line's own timestamp, not when we looked).
+ct_log_ms() {
+    local at
+    at=$(grep -- "$2" "$1" | tail -n 1 | cut -d' ' -f1)
+    [ -n "$at" ] && date -u -d "$at" +%s%3N
+}
+
+# ct_stop PID: SIGTERM, wait up to 15 s; returns the exit status (or 124).
 ct_stop() {
     local i
     kill -TERM "$1" 2>/dev/null
-    for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq 150); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$1" 2>/dev/null && return 124
     wait "$1"
 }

@@ -61,7 +61,7 @@ version() { ctl "$1" --json config get | jq_py 'j["version"]'; }
 ctld_start a "${zk_args[@]}" --id ctld-a --config-out "$DP_TMP/a-config.json" || { t_fail "ctld a starts"; t_done; }
 CTLD_A=$CTLD_PID
 a_leads() { [ "$(role a)" = leader ]; }
-ct_wait 5 a_leads
+ct_wait 15 a_leads
 [ "$(role a)" = leader ] && t_ok "first ctld leads" || t_fail "first ctld leads" "$(ctl a status 2>&1)"
 ctld_start b "${zk_args[@]}" --id ctld-b --config-out "$DP_TMP/b-config.json" || { t_fail "ctld b starts"; t_done; }
 CTLD_B=$CTLD_PID
@@ -73,7 +73,7 @@ out=$( (ctl a region add r1 && ctl a cluster add c1 region=r1 && ctl a pool add 
     ctl a server add "$S2" pool=main && ctl a server add "$G" pool=gut) 2>&1)
 [ "$(echo "$out" | tail -n 1)" = "OK version 7" ] && t_ok "leader takes 7 changes" || t_fail "leader takes 7 changes" "$out"
 b_has_7() { [ "$(version b)" = 7 ]; }
-ct_wait 5 b_has_7 && t_ok "follower serves the same version (watch)" || t_fail "follower serves the same version" "b: $(version b)"
+ct_wait 15 b_has_7 && t_ok "follower serves the same version (watch)" || t_fail "follower serves the same version" "b: $(version b)"
 cmp -s <(ctl a --json config get) <(ctl b --json config get) && t_ok "leader and follower publish identical configs" ||
     t_fail "leader and follower publish identical configs"
 out=$(ctl b region add r2 2>&1)
@@ -95,21 +95,26 @@ ct_kill "$ZKCLI_PID"
 exec 3>&-
 unreg_seen() { grep -q "registry: $S1 unregistered; probing it now" "$DP_TMP/a.log"; }
 ct_wait 10 unreg_seen && t_ok "its node vanishing makes the leader probe it at once" || t_fail "unregistration triggers a probe" "$(tail -5 "$DP_TMP/a.log")"
-sleep 0.5
+# Judge the state once a probe has finished since: a probe, not a pause.
+probes_ok() { ctl a --json status | jq_py "[s['counters']['probes_ok'] for s in j['servers'] if s['addr'] == '$S1'][0]"; }
+ok0=$(probes_ok)
+probed() { [ "$(probes_ok)" -gt "$ok0" ]; }
+ct_wait 10 probed
 up=$(ctl a --json status | jq_py "[s['state'] for s in j['servers'] if s['addr'] == '$S1'][0]")
 [ "$up" = up ] && t_ok "the probe, not the registry, decides: it stays up" || t_fail "a live unregistered server stays up" "state $up"
 
 ctl b --json config watch >"$DP_TMP/watch-b" 2>/dev/null &
 CT_PIDS+=("$!")
-sleep 0.2
+ct_wait 15 test -s "$DP_TMP/watch-b" # connected: it has the current version
 
-# kill -9 the leader: b takes over once a's session expires.
+# kill -9 the leader: b takes over once a's session expires. Measured from
+# the kill to b's own log line, so our polling does not count.
 v_before=$(version b)
 t0=$(now_ms)
 ct_kill "$CTLD_A"
 b_leads() { [ "$(role b)" = leader ]; }
-if ct_wait 15 b_leads; then
-    took=$(($(now_ms) - t0))
+if ct_wait 20 b_leads && at=$(ct_log_ms "$DP_TMP/b.log" "store: leader ctld-b"); then
+    took=$((at - t0))
     [ "$took" -le "$TAKEOVER_MS" ] && t_ok "follower takes over in $took ms (budget $TAKEOVER_MS ms)" ||
         t_fail "follower takes over within $TAKEOVER_MS ms" "took $took ms"
 else
@@ -123,7 +128,7 @@ out=$(ctl b region add r2 2>&1)
 # The new leader probes: stop S2, it goes TKO.
 ct_kill "${mc_pids[1]}"
 is_tko() { ctl b --json config get | jq_py "'$S2' in j['config']['tko']" | grep -q True; }
-ct_wait 8 is_tko && t_ok "new leader marks a stopped server TKO" || t_fail "new leader marks a stopped server TKO" "$(ctl b status 2>&1)"
+ct_wait 15 is_tko && t_ok "new leader marks a stopped server TKO" || t_fail "new leader marks a stopped server TKO" "$(ctl b status 2>&1)"
 n=$(ctl b route $(seq -f 'k%g' 1 100) | awk -v g="$G" '$3 == g && $4 == "gutter"' | wc -l)
 [ "$n" -gt 0 ] && t_ok "its keys go to the gutter ($n of 100)" || t_fail "its keys go to the gutter"
 
@@ -131,7 +136,7 @@ n=$(ctl b route $(seq -f 'k%g' 1 100) | awk -v g="$G" '$3 == g && $4 == "gutter"
 ctld_start a "${zk_args[@]}" --id ctld-a2 --config-out "$DP_TMP/a-config.json" || t_fail "ctld a restarts"
 CTLD_A=$CTLD_PID
 same() { [ "$(version a)" = "$(version b)" ]; }
-[ "$(role a)" = follower ] && ct_wait 5 same && t_ok "restarted ctld follows at version $(version a)" ||
+[ "$(role a)" = follower ] && ct_wait 15 same && t_ok "restarted ctld follows at version $(version a)" ||
     t_fail "restarted ctld follows and catches up" "a: $(role a) $(version a), b: $(version b)"
 
 # A leader that stalls (SIGSTOP) past its session is replaced; when it wakes
@@ -141,10 +146,11 @@ same() { [ "$(version a)" = "$(version b)" ]; }
 t0=$(now_ms)
 kill -STOP "$CTLD_B"
 a_leads() { [ "$(role a)" = leader ]; }
-ct_wait 15 a_leads && t_ok "a stalled leader is replaced in $(($(now_ms) - t0)) ms" ||
+ct_wait 20 a_leads && t_ok "a stalled leader is replaced in $(($(now_ms) - t0)) ms" ||
     t_fail "a stalled leader is replaced" "$(ctl a status 2>&1)"
 out=$(ctl a region add r3 2>&1)
 v_new=${out#OK version }
+[[ $out =~ ^OK\ version\ [0-9]+$ ]] || t_fail "the new leader takes a change" "$out"
 sleep_left=$((4500 - ($(now_ms) - t0)))
 [ "$sleep_left" -gt 0 ] && sleep "$(awk -v ms="$sleep_left" 'BEGIN { print ms / 1000 }')"
 kill -CONT "$CTLD_B"
@@ -155,8 +161,16 @@ grep -q "stalled for" "$DP_TMP/b.log" && t_ok "it noticed its own stall" || t_fa
 s1=$(ctl a --json config get | jq_py "'$S1' in j['config']['tko']")
 [ "$s1" = False ] && t_ok "no healthy server was blamed for the stall" || t_fail "no healthy server was blamed for the stall"
 
-sleep 0.3
+# The watcher and the config files are written by other processes: wait
+# (bounded) until they have the current version.
 last=$(version b)
+watch_has() { [ "$(tail -n 1 "$DP_TMP/watch-b" | jq_py 'j["version"]')" = "$1" ]; }
+ct_wait 10 watch_has "$last"
+files_have() {
+    [ "$(jq_py 'j["version"]' <"$DP_TMP/a-config.json")" = "$1" ] &&
+        [ "$(jq_py 'j["version"]' <"$DP_TMP/b-config.json")" = "$1" ]
+}
+ct_wait 10 files_have "$last"
 res=$("$PYTHON" - "$DP_TMP/watch-b" "$last" <<'EOF'
 import json, sys
 v = [json.loads(l)["version"] for l in open(sys.argv[1]) if l.strip()]
