@@ -110,6 +110,7 @@ bench_udp() {
     ninja -C "$BUILD_CG" dataplane/dpcached control/dpcachectl >/dev/null
     local pcap served baseline
     pcap=$(mktemp /tmp/dpcache-bench.XXXXXX.pcap)
+    trap 'rm -f "$pcap"' EXIT
     /usr/bin/python3 tests/bench/gen_udp_pcap.py "$pcap" "$n" --key-len 32 --value-len 100
     served=$(callgrind_run "$pcap" "$n" --udp-writes 1)
     baseline=$(callgrind_run "$pcap" "$n" -U 0)
