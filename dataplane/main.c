@@ -18,12 +18,14 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 
 #include <rte_malloc.h>
 
 #include "admin/admin.h"
 #include "cache_session.h"
+#include "registry.h"
 #include "net/port.h"
 #include "options.h"
 #include "stats.h"
@@ -244,6 +246,7 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 	struct net_iface iface = {.mac = port->mac, .ip = opts->ip.addr,
 				  .netmask = opts->ip.netmask};
 	struct udp_config udp = {.port = opts->udp_port};
+	struct registry *registry = NULL;
 	struct admin admin;
 	unsigned int lcore;
 	uint16_t queue = 0;
@@ -298,6 +301,20 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 	rc = admin_setup(&admin, opts->admin_socket, &cmds, err, errlen);
 	if (rc < 0)
 		return rc;
+	if (opts->zk[0] != '\0') {
+		char name[64], data[160], ip[INET_ADDRSTRLEN];
+		struct in_addr in = {.s_addr = opts->ip.addr};
+
+		inet_ntop(AF_INET, &in, ip, sizeof(ip));
+		snprintf(name, sizeof(name), "%s:%u", ip, opts->tcp_port);
+		snprintf(data, sizeof(data), "{\"udp_port\":%u,\"admin\":\"%s\"}", opts->udp_port,
+			 opts->admin_socket);
+		registry = registry_start(opts->zk, opts->zk_root, name, data, err, errlen);
+		if (registry == NULL) {
+			admin_teardown(&admin);
+			return -EINVAL;
+		}
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		workers[lcore].active = 1;
 		rte_eal_remote_launch(worker_main, &workers[lcore], lcore);
@@ -305,8 +322,11 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 	printf("dpcached: ready: port %u (%s), %u workers, admin socket %s\n", port->port_id,
 	       port->driver, queue, opts->admin_socket);
 	fflush(stdout);
-	while (!worker_stopping())
+	while (!worker_stopping()) {
 		admin_poll(&admin, ADMIN_POLL_MS);
+		registry_poll(registry);
+	}
+	registry_stop(registry); /* the node goes first: ctld stops sending here */
 	rte_eal_mp_wait_lcore();
 	admin_teardown(&admin);
 	return 0;

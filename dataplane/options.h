@@ -67,6 +67,9 @@ struct dp_mac {
 	  "largest item (key + value + header), with k or m suffix; from 1k")                      \
 	X(memory_file, 0, DP_OPT_STRING, "", 0, "PATH",                                            \
 	  "keep the cache in this file (on hugetlbfs for hugepages) so a restart re-attaches")     \
+	X(zk, 0, DP_OPT_STRING, "", 0, "HOSTS",                                                    \
+	  "register in ZooKeeper (h1:2181,h2:2181) as ROOT/servers/IP:PORT while running")        \
+	X(zk_root, 0, DP_OPT_STRING, "/dpcache", 0, "PATH", "parent znode, as dpcache-ctld's")     \
 	X(idle_sleep, 0, DP_OPT_UINT, "0", 100000, "USEC",                                         \
 	  "after 1000 empty polls, sleep USEC between polls (0: busy poll)")
 
