@@ -123,3 +123,30 @@ dp_leftovers() {
     ls /dev/hugepages/ 2>/dev/null | grep "^$DP_ID" | sed 's/^/hugepage file /'
     return 0
 }
+
+# zk_start PORT [NETNS]: a ZooKeeper of the test's own on 127.0.0.1:PORT (in
+# NETNS if given), data in $DP_TMP/zk; sets ZK_PID (java's own PID: ip netns
+# exec execs it). The caller kills it by that PID.
+ZK_JAR=/usr/share/java/zookeeper.jar
+zk_start() {
+    local port=$1 wrap=()
+    [ $# -gt 1 ] && wrap=(ip netns exec "$2")
+    mkdir -p "$DP_TMP/zk/data"
+    cat > "$DP_TMP/zk/zoo.cfg" <<EOT
+tickTime=500
+initLimit=10
+syncLimit=5
+dataDir=$DP_TMP/zk/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+maxSessionTimeout=60000
+admin.enableServer=false
+4lw.commands.whitelist=ruok
+EOT
+    cp /etc/zookeeper/conf/log4j.properties "$DP_TMP/zk/" 2>/dev/null
+    "${wrap[@]}" java -Xmx256m -Dzookeeper.log.dir="$DP_TMP/zk" \
+        -Dzookeeper.root.logger=WARN,CONSOLE -cp "$DP_TMP/zk:$ZK_JAR" \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$DP_TMP/zk/zoo.cfg" \
+        > "$DP_TMP/zk/out.log" 2>&1 &
+    ZK_PID=$!
+}

@@ -11,29 +11,13 @@ ZK_SESSION=2000
 # Takeover budget: the dead leader's session must expire first.
 TAKEOVER_MS=$((ZK_SESSION * 2 + 2000))
 
-if ! command -v java >/dev/null || [ ! -r /usr/share/java/zookeeper.jar ]; then
+if ! command -v java >/dev/null || [ ! -r "$ZK_JAR" ]; then
     echo "1..0 # SKIP zookeeperd is not installed (scripts/setup.sh installs it)"
     exit 0
 fi
 
 zk_port=$(ct_free_port)
-mkdir -p "$DP_TMP/zk/data"
-cat >"$DP_TMP/zk/zoo.cfg" <<EOF
-tickTime=500
-initLimit=10
-syncLimit=5
-dataDir=$DP_TMP/zk/data
-clientPort=$zk_port
-clientPortAddress=127.0.0.1
-maxSessionTimeout=60000
-admin.enableServer=false
-4lw.commands.whitelist=ruok
-EOF
-cp /etc/zookeeper/conf/log4j.properties "$DP_TMP/zk/" 2>/dev/null
-java -Xmx256m -Dzookeeper.log.dir="$DP_TMP/zk" -Dzookeeper.root.logger=WARN,CONSOLE \
-    -cp "$DP_TMP/zk:/usr/share/java/zookeeper.jar" \
-    org.apache.zookeeper.server.quorum.QuorumPeerMain "$DP_TMP/zk/zoo.cfg" >"$DP_TMP/zk/out.log" 2>&1 &
-ZK_PID=$!
+zk_start "$zk_port"
 CT_PIDS+=("$ZK_PID")
 zk_ok() { "$PYTHON" - "$zk_port" <<'EOF'
 import socket, sys
@@ -83,7 +67,7 @@ out=$(ctl b region add r2 2>&1)
 # The registry: a server's ephemeral node under ROOT/servers. When it vanishes
 # the leader probes that server at once; the probe (good here) decides.
 mkfifo "$DP_TMP/zkcli.in"
-java -cp "$DP_TMP/zk:/usr/share/java/zookeeper.jar" org.apache.zookeeper.ZooKeeperMain \
+java -cp "$DP_TMP/zk:$ZK_JAR" org.apache.zookeeper.ZooKeeperMain \
     -server "127.0.0.1:$zk_port" -timeout 2000 <"$DP_TMP/zkcli.in" >"$DP_TMP/zkcli.log" 2>&1 &
 ZKCLI_PID=$!
 CT_PIDS+=("$ZKCLI_PID")

@@ -5,7 +5,6 @@
 # loopback, with its own data directory, and is killed by PID at the end.
 . "$(dirname "$0")/harness.sh"
 
-ZK_JAR=/usr/share/java/zookeeper.jar
 if ! command -v java >/dev/null || [ ! -r "$ZK_JAR" ]; then
     echo "1..0 # SKIP zookeeperd is not installed (scripts/setup.sh installs it)"
     exit 0
@@ -26,23 +25,7 @@ if ! dp_start --zk 127.0.0.1:2181 --zk-root "$ROOT" 2> "$DP_TMP/start.err"; then
 fi
 t_ok "dpcached starts before ZooKeeper is up (it keeps trying)"
 
-mkdir -p "$DP_TMP/zk/data"
-cat > "$DP_TMP/zk/zoo.cfg" <<EOT
-tickTime=500
-initLimit=10
-syncLimit=5
-dataDir=$DP_TMP/zk/data
-clientPort=2181
-clientPortAddress=127.0.0.1
-admin.enableServer=false
-EOT
-cp /etc/zookeeper/conf/log4j.properties "$DP_TMP/zk/" 2>/dev/null
-# ip netns exec execs java: $! is ZooKeeper's own PID.
-ip netns exec "$DP_NS" java -Xmx256m -Dzookeeper.log.dir="$DP_TMP/zk" \
-    -Dzookeeper.root.logger=WARN,CONSOLE -cp "$DP_TMP/zk:$ZK_JAR" \
-    org.apache.zookeeper.server.quorum.QuorumPeerMain "$DP_TMP/zk/zoo.cfg" \
-    > "$DP_TMP/zk/out.log" 2>&1 &
-ZK_PID=$!
+zk_start 2181 "$DP_NS"
 
 for _ in $(seq 300); do grep -q "zk: registered $NODE" "$DP_LOG" && break; sleep 0.1; done
 grep -q "zk: registered $NODE" "$DP_LOG" && t_ok "dpcached registers $NODE" ||
