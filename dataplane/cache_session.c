@@ -22,11 +22,8 @@ void *cache_session_open(const struct cache_session_config *cfg)
 
 	if (s == NULL)
 		return NULL;
-	s->pw.store = cfg->store;
-	s->pw.thread = store_thread(cfg->store, cfg->tid);
-	s->pw.version = PROCESS_VERSION;
 	s->out_cap = cap;
-	if (s->pw.thread == NULL) {
+	if (process_worker_init(&s->pw, cfg->store, cfg->tid) < 0) {
 		free(s);
 		return NULL;
 	}

@@ -199,12 +199,10 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 	int rc;
 
 	memset(&svc->ctr, 0, sizeof(svc->ctr));
-	svc->pw = (struct process_worker){.store = store, .thread = store_thread(store, tid),
-					  .version = PROCESS_VERSION};
 	svc->pool = pool;
 	svc->item_size_max = item_size_max;
 	svc->out_cap = (size_t)item_size_max + OUT_HEADROOM;
-	if (svc->pw.thread == NULL)
+	if (process_worker_init(&svc->pw, store, tid) < 0)
 		return -EINVAL;
 	svc->out_buf = rte_malloc_socket("tcp_out", svc->out_cap, 64, cfg->socket_id);
 	svc->conns = rte_zmalloc_socket("tcp_mc_conns", sizeof(*svc->conns) * cfg->max_conns,

@@ -14,11 +14,8 @@ int udp_service_setup(struct udp_service *svc, struct store *store, unsigned int
 	struct proto_config udp_cfg = *cfg;
 
 	memset(svc, 0, sizeof(*svc));
-	svc->pw.store = store;
-	svc->pw.thread = store_thread(store, tid);
-	svc->pw.version = PROCESS_VERSION;
 	svc->pool = pool;
-	if (svc->pw.thread == NULL)
+	if (process_worker_init(&svc->pw, store, tid) < 0)
 		return -EINVAL;
 	svc->out_buf = rte_malloc_socket("udp_out", UDP_SERVICE_OUT_MAX, 64, socket);
 	if (svc->out_buf == NULL)

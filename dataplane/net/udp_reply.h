@@ -13,10 +13,11 @@
 
 #include <rte_mbuf.h>
 
+#include "dpcache/proto_udp.h"
 #include "udp.h"
 
-#define UDP_FRAME_HDR_LEN 8
-#define UDP_REPLY_PAYLOAD_MAX 1400 /* bytes after the frame header, as memcached */
+#define UDP_FRAME_HDR_LEN PROTO_UDP_HDR_LEN
+#define UDP_REPLY_PAYLOAD_MAX PROTO_UDP_PAYLOAD_MAX /* bytes after the frame header */
 #define UDP_REPLY_MAX_DGRAMS 1024  /* about 1.4 MB: above the default item size limit */
 
 struct udp_reply {

@@ -10,9 +10,17 @@
  */
 #include "process.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+int process_worker_init(struct process_worker *w, struct store *store, unsigned tid)
+{
+	*w = (struct process_worker){.store = store, .thread = store_thread(store, tid),
+				     .version = PROCESS_VERSION};
+	return w->thread != NULL ? 0 : -EINVAL;
+}
 
 void process_conn_init(struct process_conn *c, const struct proto_config *cfg)
 {

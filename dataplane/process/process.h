@@ -49,6 +49,12 @@ struct process_conn {
 	uint32_t pkey_len;
 };
 
+/*
+ * Run requests as store thread `tid`, answering `version` with PROCESS_VERSION.
+ * Returns 0, or -EINVAL if the store has no such thread.
+ */
+int process_worker_init(struct process_worker *w, struct store *store, unsigned tid);
+
 void process_conn_init(struct process_conn *c, const struct proto_config *cfg);
 /* Drop a half-received value (connection closed). */
 void process_conn_close(struct process_worker *w, struct process_conn *c);
