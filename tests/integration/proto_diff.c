@@ -3,7 +3,8 @@
  * loopback) and to dpcache's executor in-process (dataplane/process over a
  * real store); the replies must be equal once CAS values are renamed in order
  * of appearance and timing and item internals (meta l, me la/cls/size) are
- * masked. The in-process side is fed in random pieces, so the streaming path
+ * masked. Remaining TTLs (meta tN, me exp=N) are compared apart: the two sides
+ * read the clock at different instants, so they may differ by one second. The in-process side is fed in random pieces, so the streaming path
  * (split lines, values in pieces) is what is compared. TAP output, one test
  * per session unit.
  *
@@ -42,6 +43,8 @@ struct side {
 	struct cas_map cas;
 	uint64_t seen[4096]; /* CAS values in order of appearance, for renaming */
 	unsigned nseen;
+	long ttl[64]; /* remaining TTLs of the current reply, in order */
+	unsigned nttl;
 };
 
 static size_t unescape(const char *s, char *out)
@@ -229,6 +232,18 @@ static size_t normalise(struct side *sd, const char *in, size_t len, char *out)
 					cas = strtoull(l + j + 4, NULL, 10);
 					n +=
 					    (size_t)sprintf(out + n, "cas=C%u", cas_label(sd, cas));
+				} else if ((j > 0 && l[j] == 't' && t > j + 1 &&
+					    isdigit((unsigned char)l[j + 1])) ||
+					   (t - j > 4 && memcmp(l + j, "exp=", 4) == 0 &&
+					    isdigit((unsigned char)l[j + 4]))) {
+					/* remaining TTL: ttls_close() compares the numbers */
+					size_t p = l[j] == 't' ? j + 1 : j + 4;
+
+					if (sd->nttl < 64)
+						sd->ttl[sd->nttl++] = strtol(l + p, NULL, 10);
+					memcpy(out + n, l + j, p - j);
+					n += p - j;
+					out[n++] = '~';
 				} else if (j > 0 && l[j] == 'l' && t > j + 1 &&
 					   isdigit((unsigned char)l[j + 1])) {
 					n += (size_t)sprintf(out + n, "l*"); /* seconds: timing */
@@ -267,6 +282,19 @@ static size_t normalise(struct side *sd, const char *in, size_t len, char *out)
 		i += ll;
 	}
 	return n;
+}
+
+/* The remaining TTLs of both replies pair up within one second. */
+static bool ttls_close(const struct side *a, const struct side *b)
+{
+	unsigned i;
+
+	if (a->nttl != b->nttl)
+		return false;
+	for (i = 0; i < a->nttl; i++)
+		if (labs(a->ttl[i] - b->ttl[i]) > 1)
+			return false;
+	return true;
 }
 
 /* Connect to host:port over TCP (memcached, or dpcached on the wire). */
@@ -421,10 +449,11 @@ int main(int argc, char **argv)
 		else
 			lb = dp_roundtrip(&w, conn, req, expand(unit, ulen, &dp_side.cas, req), b,
 					  &seed);
+		mc_side.nttl = dp_side.nttl = 0;
 		lna = normalise(&mc_side, a, la, na);
 		lnb = normalise(&dp_side, b, lb, nb);
 		tests++;
-		if (lna == lnb && memcmp(na, nb, lna) == 0) {
+		if (lna == lnb && memcmp(na, nb, lna) == 0 && ttls_close(&mc_side, &dp_side)) {
 			printf("ok %u - ", tests);
 			print_escaped(unit, ulen < 60 ? ulen : 60);
 			printf("\n");
@@ -439,6 +468,12 @@ int main(int argc, char **argv)
 		print_escaped(na, lna);
 		printf("\n#   dpcache:   ");
 		print_escaped(nb, lnb);
+		printf("\n#   TTLs (~):  ");
+		for (unsigned k = 0; k < mc_side.nttl; k++)
+			printf("%ld ", mc_side.ttl[k]);
+		printf("vs ");
+		for (unsigned k = 0; k < dp_side.nttl; k++)
+			printf("%ld ", dp_side.ttl[k]);
 		printf("\n");
 	}
 	printf("1..%u\n", tests);
