@@ -26,6 +26,7 @@
 #include "admin/admin.h"
 #include "cache_session.h"
 #include "registry.h"
+#include "net/flow.h"
 #include "net/port.h"
 #include "options.h"
 #include "stats.h"
@@ -246,6 +247,7 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 	struct net_iface iface = {.mac = port->mac, .ip = opts->ip.addr,
 				  .netmask = opts->ip.netmask};
 	struct udp_config udp = {.port = opts->udp_port};
+	const char *udp_steering = flow_steering_name(FLOW_STEER_OFF);
 	struct registry *registry = NULL;
 	struct admin admin;
 	unsigned int lcore;
@@ -263,8 +265,24 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		udp.allow.net[i].mask = opts->udp_allow.e[i].netmask;
 		udp.allow.n = i + 1;
 	}
+	if (opts->udp_port_base != 0) {
+		char why[160];
+		enum flow_steering steer;
+
+		udp.port_base = (uint16_t)opts->udp_port_base;
+		udp.nb_part_ports = (uint16_t)(rte_lcore_count() - 1);
+		steer = flow_steer_partitions(port->port_id, opts->ip.addr, udp.port_base,
+					      udp.nb_part_ports, why, sizeof(why));
+		if (steer == FLOW_STEER_NONE)
+			fprintf(stderr,
+				"dpcached: --udp-port-base: no steering to owner cores (%s); "
+				"the worker that receives a request serves it (lock-free reads)\n",
+				why);
+		udp_steering = flow_steering_name(steer);
+	}
 	actx.stats = (struct stats_source){.opts = opts, .port = port, .pool = pool,
-					   .store = store, .started = time(NULL)};
+					   .store = store, .started = time(NULL),
+					   .udp_steering = udp_steering};
 	/* The main lcore is the store's last thread: after the workers'. */
 	actx.cache = (struct cache_session_config){.store = store, .tid = rte_lcore_count() - 1,
 						   .item_size_max = opts->item_size_max};
@@ -389,6 +407,18 @@ int main(int argc, char **argv)
 		    "does not serve requests");
 		goto out_eal;
 	}
+	if (opts.udp_port_base != 0 &&
+	    (opts.udp_port_base + nb_workers - 1 > 65535 ||
+	     (opts.udp_port != 0 && opts.udp_port >= opts.udp_port_base &&
+	      opts.udp_port < opts.udp_port_base + nb_workers))) {
+		snprintf(err, sizeof(err),
+			 "--udp-port-base: ports %u..%u (one per worker) %s", opts.udp_port_base,
+			 opts.udp_port_base + nb_workers - 1,
+			 opts.udp_port_base + nb_workers - 1 > 65535 ? "do not fit below 65536"
+								      : "include the -U port");
+		die(err);
+		goto out_eal;
+	}
 	pool = rte_pktmbuf_pool_create("dp_mbuf", nb_workers * MBUFS_PER_WORKER, MBUF_CACHE, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (pool == NULL) {
@@ -416,6 +446,7 @@ int main(int argc, char **argv)
 	/* A clean stop marks the memory file re-attachable (hot restart). */
 	store_teardown(store, rc == EXIT_SUCCESS);
 out_port:
+	flow_unsteer(opts.port);
 	port_teardown(opts.port);
 	rte_mempool_free(pool);
 out_eal:

@@ -57,6 +57,8 @@ struct dp_mac {
 	X(max_conns, 'c', DP_OPT_UINT, "1024", 1048576, "N",                                       \
 	  "most TCP connections at once, shared out among the workers")                           \
 	X(udp_port, 'U', DP_OPT_UINT, "11211", 65535, "PORT", "UDP port for memcache (0: off)")    \
+	X(udp_port_base, 0, DP_OPT_UINT, "0", 65535, "PORT",                                        \
+	  "UDP ports PORT..PORT+workers-1, one per partition, steered to its owner (0: off)")     \
 	X(udp_allow, 0, DP_OPT_CIDR_LIST, NULL, 0, "CIDR[,CIDR...]",                               \
 	  "sources that UDP answers (amplification guard; default: the --ip subnet)")             \
 	X(udp_writes, 0, DP_OPT_UINT, "0", 1, "0|1",                                               \

@@ -37,6 +37,11 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	fprintf(out, "STAT tx_checksum %s\r\n", src->port->tx_cksum_offload ? "offload" : "software");
 	STAT_U64(out, "tcp_port", src->opts->tcp_port);
 	STAT_U64(out, "udp_port", src->opts->udp_port);
+	STAT_U64(out, "udp_port_base", src->opts->udp_port_base);
+	STAT_U64(out, "udp_partition_ports",
+		 src->opts->udp_port_base != 0 ? rte_lcore_count() - 1 : 0);
+	fprintf(out, "STAT udp_steering %s\r\n",
+		src->udp_steering != NULL ? src->udp_steering : "off");
 	STAT_U64(out, "max_connections", src->opts->max_conns);
 }
 
@@ -105,6 +110,18 @@ static void stats_store(FILE *out, const struct stats_source *src)
 	STORE_STAT(touch_hits);
 	STORE_STAT(touch_misses);
 #undef STORE_STAT
+	/* Per partition (worker N owns partition N): where the keys and the reads land. */
+	for (unsigned int i = 0; i < store_partitions(src->store); i++) {
+		char name[64];
+
+		store_stats(src->store, (int)i, &st);
+		snprintf(name, sizeof(name), "partition%u_curr_items", i);
+		STAT_U64(out, name, st.curr_items);
+		snprintf(name, sizeof(name), "partition%u_bytes", i);
+		STAT_U64(out, name, st.bytes);
+		snprintf(name, sizeof(name), "partition%u_get_hits", i);
+		STAT_U64(out, name, st.get_hits);
+	}
 }
 
 static void stats_tcp(FILE *out)

@@ -17,6 +17,7 @@ struct stats_source {
 	struct rte_mempool *pool;
 	struct store *store;
 	time_t started;
+	const char *udp_steering; /* flow_steering_name(): off, single, none, flow */
 };
 
 /* Write memcached-style `STAT name value\r\n` lines (no END). */

@@ -40,7 +40,7 @@ fi
 build_pkgs="gcc pkg-config meson ninja-build libdpdk-dev dpdk libnuma-dev libxxhash-dev
     libjansson-dev libcunit1-dev libzookeeper-mt-dev"
 test_pkgs="iproute2 iputils-ping arping memcached libmemcached-tools python3
-    python3-pymemcache clang procps kmod dpdk-dev zookeeperd nftables hping3"
+    python3-pymemcache python3-xxhash clang procps kmod dpdk-dev zookeeperd nftables hping3"
 
 missing=()
 for p in $build_pkgs $test_pkgs; do

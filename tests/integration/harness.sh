@@ -79,7 +79,10 @@ dp_start() {
     local i
     ip netns add "$DP_NS" || return 1
     ip -n "$DP_NS" link set lo up
-    ip netns exec "$DP_NS" "$DPCACHED" -l 0,1 --no-pci --file-prefix "$DP_ID" \
+    # DP_CORES: the EAL's lcore option (default one worker; e.g.
+    # DP_CORES="--lcores 0@0,1@1,2@1" for two workers on this 2-core machine).
+    # shellcheck disable=SC2086
+    ip netns exec "$DP_NS" "$DPCACHED" ${DP_CORES:--l 0,1} --no-pci --file-prefix "$DP_ID" \
         --vdev="net_tap0,iface=$DP_IF" -- \
         --ip "$DP_IP/24" --admin-socket "$DP_SOCK" --idle-sleep 100 "$@" \
         > "$DP_LOG" 2>&1 &
