@@ -304,6 +304,7 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 		w->port_id = port->port_id;
 		w->queue_id = queue;
 		w->idle_sleep_us = opts->idle_sleep;
+		w->rx_intr = opts->idle_sleep != 0 && port->rx_intr;
 		w->tsc_per_us = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
 		if (opts->udp_port != 0 && worker_udp_setup(w, lcore, queue, opts, pool) < 0) {
 			snprintf(err, errlen, "worker %u: cannot set up the UDP service", lcore);
@@ -427,8 +428,8 @@ int main(int argc, char **argv)
 		die(err);
 		goto out_eal;
 	}
-	if (port_setup(opts.port, nb_workers, pool, opts.mac.set ? &opts.mac.addr : NULL, &port,
-		       err, sizeof(err)) < 0) {
+	if (port_setup_flags(opts.port, nb_workers, pool, opts.mac.set ? &opts.mac.addr : NULL,
+			     opts.idle_sleep != 0 ? PORT_RX_INTR : 0, &port, err, sizeof(err)) < 0) {
 		die(err);
 		goto out_port;
 	}

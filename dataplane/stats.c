@@ -15,6 +15,19 @@
 
 #define STAT_U64(out, name, v) fprintf(out, "STAT %s %" PRIu64 "\r\n", name, (uint64_t)(v))
 
+/* busy (no --idle-sleep), interrupt (every worker waits on its RX queue) or sleep. */
+static const char *stats_idle_mode(const struct stats_source *src)
+{
+	unsigned int lcore;
+
+	if (src->opts->idle_sleep == 0)
+		return "busy";
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		if (!workers[lcore].rx_intr)
+			return "sleep";
+	return "interrupt";
+}
+
 static void stats_server(FILE *out, const struct stats_source *src)
 {
 	char ip[INET_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
@@ -35,6 +48,7 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	fprintf(out, "STAT port_driver %s\r\n", src->port->driver);
 	fprintf(out, "STAT rss %s\r\n", src->port->rss ? "on" : "off");
 	fprintf(out, "STAT tx_checksum %s\r\n", src->port->tx_cksum_offload ? "offload" : "software");
+	fprintf(out, "STAT idle_mode %s\r\n", stats_idle_mode(src));
 	STAT_U64(out, "tcp_port", src->opts->tcp_port);
 	STAT_U64(out, "udp_port", src->opts->udp_port);
 	STAT_U64(out, "udp_port_base", src->opts->udp_port_base);

@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -9,6 +11,7 @@
 
 #define WORKER_BURST 32
 #define IDLE_POLLS_BEFORE_SLEEP 1000
+#define IDLE_POLL_AFTER_WAKE_US 2000
 #define MAINTAIN_BUDGET 256
 
 struct worker workers[RTE_MAX_LCORE];
@@ -142,11 +145,46 @@ __attribute__((noinline)) static void worker_handle(struct worker *w, struct rte
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * Idle (--idle-sleep): wait for the queue's RX interrupt, at most the sleep
+ * time rounded up to a millisecond (timers and housekeeping still run), or
+ * just sleep where the port has no RX interrupts. True if a frame woke us:
+ * the caller then polls for IDLE_POLL_AFTER_WAKE_US before waiting again, because a driver may
+ * signal before its frame is readable (net_tap reads only once its SIGIO,
+ * which may go to another thread, has come).
+ */
+static bool worker_idle(struct worker *w)
+{
+	struct rte_epoll_event ev;
+	int rc, n;
+
+	if (w->rx_intr) {
+		/* Drivers whose event is the queue's own fd (net_tap) have no switch: ENOTSUP. */
+		rc = rte_eth_dev_rx_intr_enable(w->port_id, w->queue_id);
+		if (rc == 0 || rc == -ENOTSUP) {
+			n = rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, &ev, 1,
+							 (int)((w->idle_sleep_us + 999) / 1000));
+			if (rc == 0)
+				rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
+			return n != 0;
+		}
+	}
+	rte_delay_us_sleep(w->idle_sleep_us);
+	return false;
+}
+
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct rte_mbuf *rx[WORKER_BURST];
 	unsigned int idle = 0;
+	uint64_t poll_until = 0; /* after an RX interrupt: poll until then before waiting */
+
+	/* The interrupt joins this thread's epoll set: only the worker can add it. */
+	if (w->rx_intr)
+		w->rx_intr = rte_eth_dev_rx_intr_ctl_q(w->port_id, w->queue_id,
+						       RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_ADD,
+						       NULL) == 0;
 
 	while (!worker_stopping()) {
 		uint16_t n = rte_eth_rx_burst(w->port_id, w->queue_id, rx, WORKER_BURST);
@@ -161,8 +199,9 @@ int worker_main(void *arg)
 		if (n == 0) {
 			worker_tcp_drain(w); /* timers may have queued segments */
 			worker_flush(w);
-			if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP)
-				rte_delay_us_sleep(w->idle_sleep_us);
+			if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP &&
+			    rte_get_tsc_cycles() >= poll_until && worker_idle(w))
+				poll_until = rte_get_tsc_cycles() + w->tsc_per_us * IDLE_POLL_AFTER_WAKE_US;
 			continue;
 		}
 		idle = 0;

@@ -36,6 +36,7 @@ struct worker {
 	uint16_t port_id;
 	uint16_t queue_id;
 	unsigned int idle_sleep_us;
+	int rx_intr;		     /* idle: wait for the RX interrupt (else sleep) */
 	int active;
 } __rte_cache_aligned;
 

@@ -15,6 +15,13 @@
 int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 	       const struct rte_ether_addr *mac, struct port_info *info, char *err, size_t errlen)
 {
+	return port_setup_flags(port_id, nb_queues, pool, mac, 0, info, err, errlen);
+}
+
+int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
+		     const struct rte_ether_addr *mac, unsigned int flags, struct port_info *info,
+		     char *err, size_t errlen)
+{
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info dev;
 	uint16_t nb_rxd = PORT_RX_DESC, nb_txd = PORT_TX_DESC;
@@ -58,9 +65,19 @@ int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 		info->tx_cksum_offload = 1;
 	}
 
-	rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
-	if (rc < 0)
-		goto fail_rc;
+	/* RX interrupts where the driver has them (ethdev refuses them otherwise). */
+	if (flags & PORT_RX_INTR) {
+		conf.intr_conf.rxq = 1;
+		rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
+		info->rx_intr = rc == 0;
+		if (rc < 0)
+			conf.intr_conf.rxq = 0;
+	}
+	if (!info->rx_intr) {
+		rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
+		if (rc < 0)
+			goto fail_rc;
+	}
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
 	if (rc < 0)
 		goto fail_rc;

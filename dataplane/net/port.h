@@ -15,6 +15,7 @@ struct port_info {
 	int tx_cksum_offload;	/* the NIC fills IPv4, UDP and TCP checksums */
 	int tx_multi_seg;	/* the port sends frames spread over several mbufs */
 	int mac_in_software;	/* --mac not settable on the port: promiscuous + our match */
+	int rx_intr;		/* RX queue interrupts armed (PORT_RX_INTR was asked) */
 	struct rte_ether_addr mac;
 	char driver[32];
 };
@@ -26,6 +27,17 @@ struct port_info {
  */
 int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 	       const struct rte_ether_addr *mac, struct port_info *info, char *err, size_t errlen);
+
+/* Ask for RX queue interrupts, so that idle workers can wait for frames. */
+#define PORT_RX_INTR 1u
+
+/*
+ * port_setup with flags (PORT_RX_INTR). A port whose driver has no RX
+ * interrupts is set up without them: info->rx_intr says what was granted.
+ */
+int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
+		     const struct rte_ether_addr *mac, unsigned int flags, struct port_info *info,
+		     char *err, size_t errlen);
 
 /* Stop and close the port (idempotent). */
 void port_teardown(uint16_t port_id);
