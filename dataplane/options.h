@@ -73,7 +73,8 @@ struct dp_mac {
 	  "register in ZooKeeper (h1:2181,h2:2181) as ROOT/servers/IP:PORT while running")        \
 	X(zk_root, 0, DP_OPT_STRING, "/dpcache", 0, "PATH", "parent znode, as dpcache-ctld's")     \
 	X(idle_sleep, 0, DP_OPT_UINT, "0", 100000, "USEC",                                         \
-	  "after 1000 empty polls, sleep USEC between polls (0: busy poll)")
+	  "when idle, wait for an RX interrupt (at most USEC, in whole ms) or, where the port "     \
+	  "has none, sleep USEC between polls (0: busy poll)")
 
 #define DP_OPT_CTYPE_DP_OPT_IPV4_PREFIX struct dp_ipv4_prefix
 #define DP_OPT_CTYPE_DP_OPT_MAC struct dp_mac
