@@ -274,9 +274,12 @@ static void udp_receive(struct lg_port *p, struct lg_window *win, const struct l
 		const unsigned char *b;
 		size_t off;
 
-		if (udp == NULL || len < sizeof(*udp) + 8 ||
-		    udp->src_port != rte_cpu_to_be_16(p->server_port) ||
+		if (udp == NULL || udp->src_port != rte_cpu_to_be_16(p->server_port) ||
 		    udp->dst_port != rte_cpu_to_be_16(p->src_port)) {
+			s->stray++; /* not ours: e.g. an earlier run's TCP */
+			continue;
+		}
+		if (len < sizeof(*udp) + 8) {
 			s->bad++;
 			continue;
 		}

@@ -75,6 +75,7 @@ struct lg_stats {
 	uint64_t sent, replies, hits, misses, stored, bad, lost, late;
 	uint64_t gets, sets;
 	uint64_t tcp_gaps;  /* TCP: out-of-order or missing bytes (fatal) */
+	uint64_t stray;     /* frames for no request or connection of this run */
 	uint64_t *hist;     /* LG_HIST_BUCKETS */
 	uint64_t hist_n;
 };

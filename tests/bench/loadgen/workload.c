@@ -266,6 +266,7 @@ int lg_report(const struct lg_options *o, const struct lg_stats *s, double secon
 	printf("bad_replies %lu\n", (unsigned long)s->bad);
 	printf("lost %lu\n", (unsigned long)s->lost);
 	printf("late %lu\n", (unsigned long)s->late);
+	printf("stray_frames %lu\n", (unsigned long)s->stray);
 	if (o->proto == LG_TCP)
 		printf("tcp_gaps %lu\n", (unsigned long)s->tcp_gaps);
 	printf("hit_ratio %.4f\n", gets > 0 ? (double)s->hits / (double)gets : 0);
