@@ -65,6 +65,20 @@ static int64_t ttl_of(int64_t exptime, uint32_t now)
 	return e == 0 ? -1 : (int64_t)e - (int64_t)now;
 }
 
+/*
+ * memcached applies T and N in flag order, so on an item N creates the TTL of
+ * whichever comes later stays (mg/ma N30 T50: 50; T50 N30: 30).
+ */
+static int32_t created_ttl(const struct proto_meta *m)
+{
+	char last = 0;
+
+	for (unsigned i = 0; i < m->norder; i++)
+		if (m->order[i] == 'T' || m->order[i] == 'N')
+			last = m->order[i];
+	return last == 'T' ? m->ttl : m->vivify_ttl;
+}
+
 /* ---- reads: the sink writes the value into the reply ---- */
 
 struct reply_sink {
@@ -110,17 +124,23 @@ static void meta_item_from(const struct proto_request *req, const struct store_i
 
 	memset(mi, 0, sizeof(*mi));
 	mi->key = req->key;
-	mi->key_binary = m->key_binary;
+	/* mg shows the key as it was stored (ms b); ma as this request spells it */
+	mi->key_binary = req->cmd == PROTO_CMD_MG ? info->key_binary : m->key_binary;
 	mi->value_len = info->value_len;
 	mi->client_flags = info->flags;
 	mi->cas = info->cas;
 	mi->ttl = info->created ? -1 : info->ttl;
 	mi->ttl_new = mi->ttl;
-	if (PROTO_META_HAS(m, 'T')) {
-		mi->ttl_changed = true;
-		mi->ttl_new = ttl_of(m->ttl, now);
-	} else if (PROTO_META_HAS(m, 'N') && info->created) {
-		mi->ttl_new = ttl_of(m->vivify_ttl, now);
+	/*
+	 * t shows the TTL as it stood at its place in the flags: set by the last
+	 * T (or N, on an item N created) before it, if any (T50 t N30: 50).
+	 */
+	mi->ttl_changed = PROTO_META_HAS(m, 'T');
+	for (unsigned i = 0; i < m->norder && m->order[i] != 't'; i++) {
+		if (m->order[i] == 'T')
+			mi->ttl_new = ttl_of(m->ttl, now);
+		else if (m->order[i] == 'N' && info->created)
+			mi->ttl_new = ttl_of(m->vivify_ttl, now);
 	}
 	mi->last_access = info->last_access;
 	mi->fetched = info->fetched;
@@ -146,7 +166,8 @@ static void do_get(struct process_worker *w, const struct proto_request *req, ui
 		   struct proto_out *out)
 {
 	bool touch = req->cmd == PROTO_CMD_GAT || req->cmd == PROTO_CMD_GATS;
-	struct store_get_args args = {.touch = touch, .exptime = req->exptime};
+	/* gat is no meta read: a stale item gives it no lease win */
+	struct store_get_args args = {.touch = touch, .exptime = req->exptime, .no_lease = true};
 	struct reply_sink rs = {.out = out, .req = req, .now = now};
 	struct store_sink sink = {text_begin, sink_copy, &rs};
 	struct store_item_info info;
@@ -176,7 +197,7 @@ static void do_mg(struct process_worker *w, const struct proto_request *req, uin
 	    .touch = PROTO_META_HAS(m, 'T'),
 	    .exptime = m->ttl,
 	    .vivify = PROTO_META_HAS(m, 'N'),
-	    .vivify_exptime = m->vivify_ttl,
+	    .vivify_exptime = created_ttl(m),
 	    .recache = PROTO_META_HAS(m, 'R'),
 	    .recache_ttl = m->recache_ttl > 0 ? (uint32_t)m->recache_ttl : 0,
 	    .no_bump = PROTO_META_HAS(m, 'u'),
@@ -218,7 +239,7 @@ static void do_me(struct process_worker *w, const struct proto_request *req, uin
 	}
 	memset(&me, 0, sizeof(me));
 	me.key = req->key;
-	me.key_binary = req->meta.key_binary;
+	me.key_binary = info.key_binary;
 	me.exp = info.ttl < 0 ? -1 : -info.ttl; /* memcached prints now - exptime */
 	me.la = info.last_access;
 	me.cas = info.cas;
@@ -271,6 +292,7 @@ static void set_args_of(const struct proto_request *req, struct store_set_args *
 	a->cas = req->cas;
 	a->set_stale =
 	    req->cmd == PROTO_CMD_MS && PROTO_META_HAS(&req->meta, 'I') && a->op == STORE_OP_CAS;
+	a->key_binary = req->cmd == PROTO_CMD_MS && req->meta.key_binary;
 }
 
 /* memcached unlinks the old item when a set cannot store the new one. */
@@ -325,27 +347,6 @@ static void store_reply(struct process_worker *w, const struct proto_request *re
 	proto_compose_meta(out, req, meta[r], &mi);
 }
 
-/*
- * ms in append/prepend mode with C: memcached stores only if the CAS matches
- * (C0 means no check). The store checks CAS for STORE_OP_CAS only, so look
- * first. Not atomic with the write that follows: another writer of the
- * partition can slip in between; the store should take this over.
- */
-static bool append_cas_mismatch(struct process_worker *w, const struct proto_request *req,
-				struct proto_span key, uint32_t now)
-{
-	struct store_get_args args = {.no_bump = true};
-	struct store_item_info info;
-	enum store_op op = store_op_of(req);
-
-	if (req->cmd != PROTO_CMD_MS || req->cas == 0 ||
-	    (op != STORE_OP_APPEND && op != STORE_OP_PREPEND))
-		return false;
-	if (store_mget(w->thread, key.p, key.len, now, &args, NULL, &info) != STORE_OK)
-		return false; /* missing: the store answers NOT_STORED */
-	return info.cas != req->cas;
-}
-
 static void do_store(struct process_worker *w, const struct proto_request *req, uint32_t now,
 		     struct proto_out *out)
 {
@@ -353,10 +354,6 @@ static void do_store(struct process_worker *w, const struct proto_request *req, 
 	uint64_t cas = 0;
 	enum store_result r;
 
-	if (append_cas_mismatch(w, req, req->key, now)) {
-		store_reply(w, req, req->key, STORE_EXISTS, 0, now, out);
-		return;
-	}
 	set_args_of(req, &args);
 	r = store_set(w->thread, req->key.p, req->key.len, req->value.p, req->value_len, now, &args,
 		      &cas);
@@ -399,11 +396,6 @@ static void store_end(struct process_worker *w, struct process_conn *c, uint32_t
 	c->preq.key = key;
 	c->pending = false;
 	c->pending_reserved = false;
-	if (append_cas_mismatch(w, &c->preq, key, now)) {
-		store_abort(w->thread, &c->sp);
-		store_reply(w, &c->preq, key, STORE_EXISTS, 0, now, out);
-		return;
-	}
 	set_args_of(&c->preq, &args);
 	r = store_commit(w->thread, &c->sp, now, &args, &cas);
 	store_reply(w, &c->preq, key, r, cas, now, out);
@@ -444,7 +436,7 @@ static void do_ma(struct process_worker *w, const struct proto_request *req, uin
 	    .cas = m->cas,
 	    .vivify = PROTO_META_HAS(m, 'N'),
 	    .initial = m->initial,
-	    .vivify_exptime = m->vivify_ttl,
+	    .vivify_exptime = created_ttl(m),
 	    .touch = PROTO_META_HAS(m, 'T'),
 	    .exptime = m->ttl,
 	};

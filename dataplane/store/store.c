@@ -226,6 +226,7 @@ static void fill_info(const struct item *it, uint32_t now, struct store_item_inf
 	info->fetched = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_FETCHED;
 	info->stale = it->state & IT_STALE;
 	info->win_sent = it->state & IT_TOKEN;
+	info->key_binary = it->state & IT_BINKEY;
 	info->slab_class = it->cls;
 	info->item_size = item_total(it->klen, it->vlen);
 }
@@ -493,7 +494,7 @@ static void item_link(struct store *s, struct part *p, uint64_t h, struct item *
 	struct bucket *b = index_bucket(p, h);
 	uint32_t ref = item_ref(p, it);
 
-	it->state = (it->state & (IT_STALE | IT_TOKEN | IT_HOLDOFF)) | IT_LINKED;
+	it->state = (it->state & (IT_STALE | IT_TOKEN | IT_HOLDOFF | IT_BINKEY)) | IT_LINKED;
 	if (old) {
 		uint64_t *slot;
 
@@ -625,6 +626,8 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 	if (a->op != STORE_OP_APPEND && a->op != STORE_OP_PREPEND) {
 		it->flags = a->flags;
 		it->exptime = store_exptime(a->exptime, now);
+		if (a->key_binary)
+			it->state |= IT_BINKEY;
 		old = index_find(p, h, key, klen, NULL);
 	}
 	if (stale_store && old) {
@@ -859,17 +862,23 @@ static bool lease_allow(struct store *s, struct part *p, uint64_t h, uint32_t no
 
 static bool wants_win(const struct store_get_args *a, const struct store_item_info *info)
 {
-	if (info->win_sent)
+	if (info->win_sent || (a && a->no_lease))
 		return false;
 	if (info->stale)
 		return true;
 	return a && a->recache && info->ttl >= 0 && info->ttl < (int64_t)a->recache_ttl;
 }
 
+/*
+ * The meta get that may change the item (touch, vivify, a lease win), under
+ * the partition lock. `first`: what an optimistic read of this same request
+ * saw before it bumped the item (its h and l are the ones to report).
+ */
 static enum store_result mget_locked(struct store_thread *t, struct part *p, uint64_t h,
 				     const void *key, size_t klen, uint32_t now,
 				     const struct store_get_args *a, const struct store_sink *sink,
-				     struct store_item_info *info)
+				     struct store_item_info *info,
+				     const struct store_item_info *first)
 {
 	struct store *s = t->s;
 	struct bucket *b = index_bucket(p, h);
@@ -904,10 +913,17 @@ static enum store_result mget_locked(struct store_thread *t, struct part *p, uin
 		info->win_sent = !info->win;
 		info->created = true;
 		r = copy_value(nv, sink, info);
+		/* memcached bumps the new item after its reply: the next mg sees h1 */
+		if (!a->no_bump)
+			item_touched(nv, now);
 		goto out;
 	}
 	CNT_INC(t->rc[p->id].get_hits);
 	fill_info(it, now, info);
+	if (first) {
+		info->fetched = first->fetched;
+		info->last_access = first->last_access;
+	}
 	if (wants_win(a, info)) {
 		if (lease_allow(s, p, h, now)) {
 			bucket_write_begin(b);
@@ -952,10 +968,13 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
 	struct part *p = part_for(t->s, h);
 
 	if (a->touch || a->vivify)
-		return mget_locked(t, p, h, key, klen, now, a, sink, info);
+		return mget_locked(t, p, h, key, klen, now, a, sink, info, NULL);
 	o = read_optimistic(t, p, h, key, klen, now, sink, info, &state, &res, !a->no_bump);
-	if (o == RD_HIT && wants_win(a, info))
-		return mget_locked(t, p, h, key, klen, now, a, sink, info);
+	if (o == RD_HIT && wants_win(a, info)) {
+		struct store_item_info first = *info;
+
+		return mget_locked(t, p, h, key, klen, now, a, sink, info, &first);
+	}
 	count_read(t, p, o);
 	return o == RD_HIT ? res : STORE_NOT_FOUND;
 }
@@ -966,13 +985,26 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
 /*
  * memcached's safe_strtoull on a value, quirks included: strtoull's leading
  * whitespace and sign, at least one digit, no overflow, then only the first
- * character after the number is checked (whitespace or the end: "12 ab" is
- * 12); a negative result is refused only if a '-' appears in the value, so
- * "-0" is 0.
+ * character after the number is checked (whitespace, a NUL or the end: "12 ab"
+ * and "12\0ab" are 12); a result of 2^63 or more is refused if a '-' appears
+ * in the value (memcached looks with strchr, so anywhere after it too), so
+ * "-0" is 0 and "-18446744073709551615" is 1.
  */
 static bool is_space(char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * memcached cannot do arithmetic on a chunked item: one whose memcached size
+ * (48 + 8 + key + 1 + value + 2, + 4 with client flags) exceeds its largest
+ * slab chunk, 512 KB by default.
+ */
+#define MC_SLAB_CHUNK_MAX 524288u
+
+static bool mc_chunked(const struct item *it)
+{
+	return 48u + 8u + it->klen + 1u + it->vlen + 2u + (it->flags ? 4u : 0u) > MC_SLAB_CHUNK_MAX;
 }
 
 static bool parse_u64(const char *v, uint32_t len, uint64_t *out)
@@ -992,7 +1024,7 @@ static bool parse_u64(const char *v, uint32_t len, uint64_t *out)
 			return false; /* ERANGE */
 		x = x * 10 + d;
 	}
-	if (!digits || (i < len && !is_space(v[i])))
+	if (!digits || (i < len && !is_space(v[i]) && v[i] != '\0'))
 		return false;
 	if (neg)
 		x = -x;
@@ -1047,6 +1079,11 @@ enum store_result store_arith(struct store_thread *t, const void *key, size_t kl
 		info->created = true;
 		goto out;
 	}
+	/* memcached's order: an empty or chunked value, then the CAS, then the number */
+	if (it->vlen == 0 || mc_chunked(it)) {
+		r = STORE_NON_NUMERIC;
+		goto out;
+	}
 	if (a->cas && a->cas != it->cas) {
 		r = STORE_EXISTS;
 		goto out;
@@ -1063,12 +1100,18 @@ enum store_result store_arith(struct store_thread *t, const void *key, size_t kl
 	*value_out = v;
 	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
 	if ((uint32_t)n <= it->vlen) {
-		/* In place, padded with spaces, as memcached does when the number shrinks. */
+		/*
+		 * In place, padded with spaces, as memcached does when the number
+		 * shrinks (and no reply of its still holds the item: then it makes
+		 * a new item; protocol.txt leaves the padding open). The item keeps
+		 * its fetched, stale and token state.
+		 */
 		bucket_write_begin(b);
 		memcpy(item_value(it), num, (size_t)n);
 		memset(item_value(it) + n, ' ', it->vlen - (uint32_t)n);
 		it->cas = next_cas(s, p);
 		bucket_write_end(b);
+		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 	} else {
 		struct item *nv = item_new(s, p, key, klen, (uint32_t)n, now, &err);
 
@@ -1083,14 +1126,14 @@ enum store_result store_arith(struct store_thread *t, const void *key, size_t kl
 		nv->flags = it->flags;
 		nv->exptime = it->exptime;
 		nv->cas = next_cas(s, p);
-		nv->state = it->state & (IT_STALE | IT_TOKEN);
+		/* a new item, as memcached's: not fetched, neither stale nor binary */
 		item_link(s, p, h, nv, it, now);
 		it = nv;
 	}
+	/* not an access: memcached reads the item without a bump (h stays as it was) */
+	fill_info(it, now, info); /* the TTL before the touch, as for mg */
 	if (a->touch)
 		set_exptime(s, p, b, it, store_exptime(a->exptime, now), now);
-	item_touched(it, now);
-	fill_info(it, now, info);
 out:
 	part_unlock(p);
 	return r;

@@ -104,6 +104,7 @@ struct store_item_info {
 	bool win;	      /**< this caller won the right to recache (meta W) */
 	bool win_sent;	      /**< another caller already won (meta Z) */
 	bool created;	      /**< vivify (or ma with N) created the item */
+	bool key_binary;      /**< stored by ms with b (memcached shows such a key base64-encoded) */
 	uint8_t slab_class;   /**< slab class id (meta debug: cls) */
 	uint32_t item_size;   /**< header + key + value bytes (meta debug: size) */
 };
@@ -145,6 +146,7 @@ struct store_get_args {
 	bool recache;		/**< mg R: win if the remaining TTL is below recache_ttl */
 	uint32_t recache_ttl;
 	bool no_bump; /**< do not count as an access (no LRU bump, no atime/fetched update) */
+	bool no_lease; /**< gat: no lease rules (a stale item gives no win, as memcached's gat) */
 };
 
 /** Options of store_set(). */
@@ -157,6 +159,8 @@ struct store_set_args {
 			       match too (STORE_EXISTS otherwise), as ms MA/MP with C */
 	bool set_stale;	  /**< ms I: with a CAS older than the item's, store as a stale item */
 	uint64_t new_cas; /**< ms E: use this CAS instead of a fresh one (0 = fresh) */
+	bool key_binary;  /**< ms b: remember that the key came base64-encoded (not kept by
+			       append/prepend, which make a new item, as in memcached) */
 };
 
 /** Options of store_delete(). */
@@ -341,7 +345,10 @@ enum store_result store_delete(struct store_thread *t, const void *key, size_t k
 /**
  * incr/decr/ma: *value_out is the new value. STORE_OK, STORE_NOT_FOUND,
  * STORE_NON_NUMERIC, STORE_EXISTS (cas), STORE_NO_MEMORY. info (may be NULL)
- * gets the item's flags, cas, ttl and created.
+ * gets the item's flags, cas, ttl and created. As in memcached, this is not a
+ * read (the fetched bit stays as it was); a result that fits the old value is
+ * written in place, space-padded, and keeps the item's state; a longer one
+ * makes a new item (not fetched, not stale, no token, not binary).
  */
 enum store_result store_arith(struct store_thread *t, const void *key, size_t klen, uint32_t now,
 			      const struct store_arith_args *args, uint64_t *value_out,

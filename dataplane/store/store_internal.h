@@ -34,6 +34,7 @@ enum lru_seg { LRU_HOT, LRU_WARM, LRU_COLD, LRU_SEGS };
 #define IT_STALE     0x10 /* invalidated (meta I) */
 #define IT_TOKEN     0x20 /* a win token was handed out (meta Z for the next) */
 #define IT_HOLDOFF   0x40 /* tombstone of a delete with hold-off */
+#define IT_BINKEY    0x80 /* stored by ms with b: meta k shows the key base64-encoded */
 /* item->iflags: set by readers with atomic or, cleared by the writer. */
 #define IF_ACTIVE  0x01 /* read since it was last moved in the LRU */
 #define IF_FETCHED 0x02 /* read at least once */

@@ -10,6 +10,9 @@
  *
  *   proto_diff PORT SESSION_FILE
  *
+ * PROTO_DIFF_VERBOSE=1 in the environment also prints the (normalised)
+ * replies of the units that agree, to see what a session exercises.
+ *
  * Session file: one unit per line, C escapes (\r \n \t \xNN \\), '#' starts a
  * comment line; $CAS(key) is replaced, on each side, by the last CAS that side
  * returned for key (gets, or mg ... c k); $FILL(n,c) is n bytes of c.
@@ -407,6 +410,7 @@ int main(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned seed = 1, tests = 0, failed = 0;
+	bool verbose = getenv("PROTO_DIFF_VERBOSE") != NULL;
 	FILE *f;
 	int fd, wire_fd = -1;
 
@@ -457,6 +461,13 @@ int main(int argc, char **argv)
 			printf("ok %u - ", tests);
 			print_escaped(unit, ulen < 60 ? ulen : 60);
 			printf("\n");
+			if (verbose) {
+				printf("#   request:   ");
+				print_escaped(unit, ulen);
+				printf("\n#   replies:   ");
+				print_escaped(na, lna);
+				printf("\n");
+			}
 			continue;
 		}
 		failed++;

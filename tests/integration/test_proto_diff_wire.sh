@@ -18,7 +18,8 @@ if ! dp_start 2> "$DP_TMP/start.err"; then
 fi
 # memcached inside the namespace too, so that one client reaches both.
 # (ip netns exec execs memcached: $! is memcached's own PID.)
-ip netns exec "$DP_NS" memcached -u root -l 127.0.0.1 -p 11311 -U 0 > "$DP_TMP/memcached.log" 2>&1 &
+# No LRU maintainer or crawler, as in test_proto_diff.sh (incr padding would depend on timing).
+ip netns exec "$DP_NS" memcached -u root -l 127.0.0.1 -p 11311 -U 0 -o no_lru_maintainer,no_lru_crawler > "$DP_TMP/memcached.log" 2>&1 &
 MC_PID=$!
 for _ in $(seq 50); do
     ns "$PYTHON" -c "import socket; socket.create_connection(('127.0.0.1', 11311), 1)" 2>/dev/null && break

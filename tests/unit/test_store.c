@@ -294,6 +294,96 @@ static void test_incr_wrap_and_non_numeric(void)
 	close_store();
 }
 
+/* A value as memcached's safe_strtoull reads it (each answer checked against memcached 1.6.18). */
+static void test_incr_parses_like_strtoull(void)
+{
+	static const struct {
+		const char *v;
+		uint32_t len; /* 0: strlen */
+		enum store_result r;
+		uint64_t out;
+	} cases[] = {
+	    {"59  abc", 0, STORE_OK, 60},	/* only the character after the digits counts */
+	    {"59abc", 0, STORE_NON_NUMERIC, 0},
+	    {" 59", 0, STORE_OK, 60}, /* leading whitespace */
+	    {"\t12", 0, STORE_OK, 13},
+	    {"\r\n12", 0, STORE_OK, 13},
+	    {"59 ", 0, STORE_OK, 60},
+	    {"1\t2", 0, STORE_OK, 2},
+	    {"1\r2", 0, STORE_OK, 2},
+	    {"1\0002", 3, STORE_OK, 2}, /* memcached sees the NUL as the end */
+	    {"00042", 0, STORE_OK, 43},
+	    {"+5", 0, STORE_OK, 6},
+	    {"-0", 0, STORE_OK, 1},
+	    {"-5", 0, STORE_NON_NUMERIC, 0},
+	    {"-18446744073709551615", 0, STORE_OK, 2}, /* strtoull negates: 1 */
+	    {"-9223372036854775808", 0, STORE_NON_NUMERIC, 0},
+	    {"9223372036854775808", 0, STORE_OK, 9223372036854775809ull},
+	    {"9223372036854775808 -", 0, STORE_NON_NUMERIC, 0}, /* >= 2^63 and a '-' anywhere */
+	    {"18446744073709551615", 0, STORE_OK, 0},
+	    {"18446744073709551616", 0, STORE_NON_NUMERIC, 0},
+	    {"0x10", 0, STORE_NON_NUMERIC, 0},
+	    {"1e3", 0, STORE_NON_NUMERIC, 0},
+	    {"1.5", 0, STORE_NON_NUMERIC, 0},
+	    {"- 5", 0, STORE_NON_NUMERIC, 0},
+	    {" ", 0, STORE_NON_NUMERIC, 0},
+	};
+	struct store_set_args a = {.op = STORE_OP_SET};
+
+	open_store(NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t len = cases[i].len ? cases[i].len : (uint32_t)strlen(cases[i].v);
+		uint64_t v = 0;
+		enum store_result r;
+
+		CU_ASSERT_EQUAL_FATAL(store_set(t, "n", 1, cases[i].v, len, T0, &a, NULL),
+				      STORE_STORED);
+		r = arith("n", true, 1, &v);
+		if (r != cases[i].r || (r == STORE_OK && v != cases[i].out))
+			printf("# value %zu ('%s'): %s %llu\n", i, cases[i].v, store_result_name(r),
+			       (unsigned long long)v);
+		CU_ASSERT_EQUAL(r, cases[i].r);
+		if (r == STORE_OK)
+			CU_ASSERT_EQUAL(v, cases[i].out);
+	}
+	close_store();
+}
+
+/*
+ * memcached refuses arithmetic on an empty value before it looks at the CAS,
+ * and on a chunked one: over 512 KB in its size arithmetic (48 + 8 + key + 1
+ * + value + 2, + 4 with client flags).
+ */
+static void test_incr_empty_and_chunked(void)
+{
+	struct store_arith_args cas = {.incr = true, .delta = 1, .cas = 1};
+	struct store_set_args a = {.op = STORE_OP_SET};
+	uint32_t n = 524288 - (48 + 8 + 3 + 1 + 2);
+	char *big = malloc(n + 1);
+	uint64_t v = 0;
+
+	CU_ASSERT_FATAL(big != NULL);
+	open_store(NULL);
+	CU_ASSERT_EQUAL(set("emp", "", 0, T0), STORE_STORED);
+	CU_ASSERT_EQUAL(store_arith(t, "emp", 3, T0, &cas, &v, NULL), STORE_NON_NUMERIC);
+	CU_ASSERT_EQUAL(set("one", "1", 0, T0), STORE_STORED);
+	CU_ASSERT_EQUAL(store_arith(t, "one", 3, T0, &cas, &v, NULL), STORE_EXISTS);
+	memset(big, ' ', n + 1);
+	big[0] = '1';
+	CU_ASSERT_EQUAL(store_set(t, "big", 3, big, n, T0, &a, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(arith("big", true, 1, &v), STORE_OK);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(store_set(t, "big", 3, big, n + 1, T0, &a, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(arith("big", true, 1, &v), STORE_NON_NUMERIC);
+	a.flags = 1; /* 4 bytes more in memcached */
+	CU_ASSERT_EQUAL(store_set(t, "big", 3, big, n - 4, T0, &a, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(arith("big", true, 1, &v), STORE_OK);
+	CU_ASSERT_EQUAL(store_set(t, "big", 3, big, n - 3, T0, &a, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(arith("big", true, 1, &v), STORE_NON_NUMERIC);
+	close_store();
+	free(big);
+}
+
 static void test_touch_gat(void)
 {
 	struct store_get_args g = {.touch = true, .exptime = 100};
@@ -358,6 +448,8 @@ static struct cunit_test tests[] = {
     {"delete_cas", test_delete_cas},
     {"incr_decr", test_incr_decr},
     {"incr_wrap_and_non_numeric", test_incr_wrap_and_non_numeric},
+    {"incr_parses_like_strtoull", test_incr_parses_like_strtoull},
+    {"incr_empty_and_chunked", test_incr_empty_and_chunked},
     {"touch_gat", test_touch_gat},
     {"flush", test_flush},
     {"flush_delay", test_flush_delay},

@@ -239,6 +239,128 @@ static void test_arith_vivify(void)
 	close_store();
 }
 
+/* gat takes no lease: a stale item's win is left for the next meta get. */
+static void test_gat_takes_no_win(void)
+{
+	struct store_delete_args inv = {.invalidate = true};
+	struct store_get_args gat = {.touch = true, .exptime = 100, .no_lease = true};
+
+	open_store(0);
+	CU_ASSERT_EQUAL(set("foo", "hi", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_delete(t, "foo", 3, T0, &inv), STORE_OK);
+	CU_ASSERT_EQUAL(mget("foo", T0, &gat), STORE_OK);
+	CU_ASSERT(!info.win && !info.win_sent);
+	CU_ASSERT_STRING_EQUAL(vbuf, "hi");
+	CU_ASSERT_EQUAL(mget("foo", T0, NULL), STORE_OK);
+	CU_ASSERT(info.stale && info.win && !info.win_sent);
+	CU_ASSERT_EQUAL(info.ttl, 100); /* the gat's touch did apply */
+	close_store();
+}
+
+/*
+ * The fetched bit (meta h), as memcached keeps it: an item mg N creates is
+ * fetched once that mg is over (unless u); incr/decr are no read; a winning
+ * read of a stale item reports h and l from before it.
+ */
+static void test_fetched(void)
+{
+	struct store_get_args n = {.vivify = true, .vivify_exptime = 30};
+	struct store_get_args nu = {.vivify = true, .vivify_exptime = 30, .no_bump = true};
+	struct store_delete_args inv = {.invalidate = true};
+	struct store_arith_args incr = {.incr = true, .delta = 1};
+	uint64_t v;
+
+	open_store(0);
+	CU_ASSERT_EQUAL(mget("viv", T0, &n), STORE_OK);
+	CU_ASSERT(info.created && !info.fetched);
+	CU_ASSERT_EQUAL(mget("viv", T0, &n), STORE_OK);
+	CU_ASSERT(!info.created && info.fetched);
+	CU_ASSERT_EQUAL(mget("vivu", T0, &nu), STORE_OK);
+	CU_ASSERT_EQUAL(mget("vivu", T0, NULL), STORE_OK);
+	CU_ASSERT(!info.fetched);
+
+	CU_ASSERT_EQUAL(set("n", "5", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_arith(t, "n", 1, T0, &incr, &v, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT(!info.fetched);
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT(info.fetched);
+	/* in place (6 -> 7): still fetched */
+	CU_ASSERT_EQUAL(store_arith(t, "n", 1, T0, &incr, &v, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT(info.fetched);
+	/* a longer number is a new item, not fetched */
+	incr.delta = 100;
+	CU_ASSERT_EQUAL(store_arith(t, "n", 1, T0, &incr, &v, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT(!info.fetched);
+
+	CU_ASSERT_EQUAL(set("st", "x", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_delete(t, "st", 2, T0, &inv), STORE_OK);
+	CU_ASSERT_EQUAL(mget("st", T0 + 5, NULL), STORE_OK);
+	CU_ASSERT(info.win && !info.fetched);
+	CU_ASSERT_EQUAL(info.last_access, 5);
+	CU_ASSERT_EQUAL(mget("st", T0 + 5, NULL), STORE_OK);
+	CU_ASSERT(info.win_sent && info.fetched);
+	close_store();
+}
+
+/*
+ * incr/decr: a result that fits is written in place and the item stays stale
+ * (with its token); a longer one is a new item, neither stale nor binary.
+ */
+static void test_arith_new_item_is_fresh(void)
+{
+	struct store_delete_args inv = {.invalidate = true};
+	struct store_arith_args incr = {.incr = true, .delta = 1};
+	struct store_set_args bin = {.op = STORE_OP_SET, .key_binary = true};
+	uint64_t v;
+
+	open_store(0);
+	CU_ASSERT_EQUAL(set("n", "10", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_delete(t, "n", 1, T0, &inv), STORE_OK);
+	CU_ASSERT_EQUAL(store_arith(t, "n", 1, T0, &incr, &v, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT(info.stale && info.win);
+	CU_ASSERT_STRING_EQUAL(vbuf, "11");
+	CU_ASSERT_EQUAL(store_set(t, "m", 1, "9", 1, T0, &bin, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_delete(t, "m", 1, T0, &inv), STORE_OK);
+	CU_ASSERT_EQUAL(mget("m", T0, NULL), STORE_OK);
+	CU_ASSERT(info.stale && info.win && info.key_binary);
+	CU_ASSERT_EQUAL(store_arith(t, "m", 1, T0, &incr, &v, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(mget("m", T0, NULL), STORE_OK);
+	CU_ASSERT(!info.stale && !info.win && !info.win_sent && !info.key_binary);
+	CU_ASSERT_STRING_EQUAL(vbuf, "10");
+	close_store();
+}
+
+/* ms b: the item remembers a binary key; append/prepend make a new item that does not. */
+static void test_key_binary(void)
+{
+	struct store_set_args bin = {.op = STORE_OP_SET, .key_binary = true};
+	struct store_set_args app = {.op = STORE_OP_APPEND, .key_binary = true};
+	struct store_delete_args inv = {.invalidate = true};
+	struct store_set_args stale = {.op = STORE_OP_CAS, .set_stale = true, .cas = 1,
+				       .key_binary = true};
+
+	open_store(0);
+	CU_ASSERT_EQUAL(store_set(t, "abc", 3, "x", 1, T0, &bin, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(mget("abc", T0, NULL), STORE_OK);
+	CU_ASSERT(info.key_binary);
+	CU_ASSERT_EQUAL(store_set(t, "abc", 3, "y", 1, T0, &app, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(mget("abc", T0, NULL), STORE_OK);
+	CU_ASSERT(!info.key_binary);
+	CU_ASSERT_STRING_EQUAL(vbuf, "xy");
+	CU_ASSERT_EQUAL(store_delete(t, "abc", 3, T0, &inv), STORE_OK);
+	CU_ASSERT_EQUAL(store_set(t, "abc", 3, "z", 1, T0, &stale, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(mget("abc", T0, NULL), STORE_OK);
+	CU_ASSERT(info.key_binary && info.stale);
+	CU_ASSERT_EQUAL(set("abc", "w", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(mget("abc", T0, NULL), STORE_OK);
+	CU_ASSERT(!info.key_binary);
+	close_store();
+}
+
 static void test_reserve_commit(void)
 {
 	struct store_set_args setv = {.op = STORE_OP_SET, .flags = 9};
@@ -293,6 +415,10 @@ static struct cunit_test tests[] = {
     {"holdoff", test_holdoff},
     {"arith_vivify", test_arith_vivify},
     {"reserve_commit", test_reserve_commit},
+    {"gat_takes_no_win", test_gat_takes_no_win},
+    {"fetched", test_fetched},
+    {"arith_new_item_is_fresh", test_arith_new_item_is_fresh},
+    {"key_binary", test_key_binary},
     {NULL, NULL},
 };
 
