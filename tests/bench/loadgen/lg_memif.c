@@ -7,8 +7,11 @@
  */
 #include "lg_memif.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_arp.h>
 #include <rte_cycles.h>
@@ -54,8 +57,13 @@ static int port_start(struct lg_port *p)
 		rc = rte_eth_rx_queue_setup(p->port_id, 0, NB_DESC, rte_socket_id(), NULL, p->pool);
 	if (rc == 0)
 		rc = rte_eth_tx_queue_setup(p->port_id, 0, NB_DESC, rte_socket_id(), NULL);
-	if (rc == 0)
-		rc = rte_eth_dev_start(p->port_id);
+	/*
+	 * A memif client's start fails while the server still tears down its
+	 * previous peer (the loadgen run just before): try again for 5 s.
+	 */
+	deadline = lg_now() + lg_ticks(5);
+	while (rc == 0 && (rc = rte_eth_dev_start(p->port_id)) != 0 && lg_now() < deadline)
+		rte_delay_ms(100);
 	if (rc == 0)
 		rc = rte_eth_macaddr_get(p->port_id, &p->mac);
 	if (rc != 0) {
@@ -361,6 +369,19 @@ static int run_udp(struct lg_port *p, const struct lg_options *o, const struct l
 	return 0;
 }
 
+static char eal_runtime_dir[PATH_MAX];
+
+/*
+ * The EAL leaves its runtime directory behind; removed once empty, after the
+ * telemetry's own exit handler (registered later, so run earlier) took its
+ * socket out of it.
+ */
+static void eal_runtime_dir_remove(void)
+{
+	if (eal_runtime_dir[0] != '\0')
+		rmdir(eal_runtime_dir);
+}
+
 int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct lg_stats *s,
 		 double *seconds)
 {
@@ -373,10 +394,12 @@ int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct
 	};
 	int rc;
 
+	atexit(eal_runtime_dir_remove);
 	if (rte_eal_init(o->eal_argc, o->eal_argv) < 0) {
 		fprintf(stderr, "dpcache-loadgen: EAL: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
+	snprintf(eal_runtime_dir, sizeof(eal_runtime_dir), "%s", rte_eal_get_runtime_dir());
 	p.pool = rte_pktmbuf_pool_create("lg_mbufs", NB_MBUFS, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					 (int)rte_socket_id());
 	if (p.pool == NULL) {

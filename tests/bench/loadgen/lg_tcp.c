@@ -50,6 +50,8 @@ struct tcp_client {
 	struct rte_mbuf *tx[TX_PENDING];
 	unsigned int ntx;
 	uint64_t stall;
+	bool draining; /* no new requests: what is pending comes back */
+	bool resetting; /* answer the server's challenge ACKs with exact resets */
 	const char *failure;
 };
 
@@ -131,6 +133,12 @@ static void conn_input(struct tcp_client *tc, struct conn *c, const struct rte_t
 		return;
 	}
 	len = l4_len - thl;
+	if (tc->resetting) {
+		/* RFC 5961: the ACK of our inexact reset names the sequence it wants. */
+		if ((flags & RTE_TCP_ACK_FLAG) && !(flags & RTE_TCP_RST_FLAG))
+			segment(tc, c, RTE_TCP_RST_FLAG, ack, NULL, 0);
+		return;
+	}
 	if (flags & RTE_TCP_RST_FLAG) {
 		fail(tc, "the server reset a connection");
 		return;
@@ -218,8 +226,9 @@ static void conn_output(struct tcp_client *tc, struct conn *c, struct lg_cursor 
 		return;
 	if (!conn_waiting(c))
 		c->last_progress = now; /* the stall clock starts with the first request */
-	c->q_len += lg_stream_output(&c->st, cur, tc->s, c->sendq + c->q_len, SENDQ - c->q_len,
-				     now);
+	if (!tc->draining)
+		c->q_len += lg_stream_output(&c->st, cur, tc->s, c->sendq + c->q_len,
+					     SENDQ - c->q_len, now);
 	while (sent < c->q_len && tc->ntx < TX_PENDING) {
 		uint32_t in_flight = c->snd_nxt - c->snd_una;
 		size_t room = c->snd_wnd > in_flight ? c->snd_wnd - in_flight : 0;
@@ -315,11 +324,43 @@ static int handshake(struct tcp_client *tc)
 	return tc->failure == NULL ? 0 : -1;
 }
 
-/* Every connection reset, so the server forgets it now rather than at its idle timeout. */
-static void reset_all(struct tcp_client *tc)
+/*
+ * The end: no new requests, the replies still due are read (into scratch
+ * figures, after the measured time), then every connection is reset at
+ * exactly the sequence the server expects, so it forgets them now rather
+ * than at its idle timeout.
+ */
+static void finish(struct tcp_client *tc, struct lg_cursor *cur)
 {
-	uint64_t deadline = lg_now() + lg_ticks(1);
+	struct lg_stats scratch;
+	uint64_t deadline = lg_now() + lg_ticks(2);
 
+	if (lg_stats_init(&scratch) == 0) {
+		struct lg_stats *measured = tc->s;
+		const char *failure = tc->failure;
+
+		tc->s = &scratch;
+		tc->draining = true;
+		tc->failure = NULL;
+		while (tc->failure == NULL && lg_now() < deadline) {
+			bool idle = true;
+
+			receive(tc, lg_now());
+			for (unsigned int i = 0; i < tc->n; i++)
+				idle &= !conn_waiting(&tc->conns[i]);
+			if (idle)
+				break;
+			flush(tc);
+			if (tc->ntx == 0)
+				for (unsigned int i = 0; i < tc->n; i++)
+					conn_output(tc, &tc->conns[i], cur, lg_now());
+			flush(tc);
+		}
+		tc->s = measured;
+		tc->failure = failure;
+		lg_stats_free(&scratch);
+	}
+	tc->resetting = true;
 	for (unsigned int i = 0; i < tc->n; i++) {
 		struct conn *c = &tc->conns[i];
 
@@ -329,8 +370,11 @@ static void reset_all(struct tcp_client *tc)
 			segment(tc, c, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG,
 				c->state == CONN_ESTABLISHED ? c->snd_nxt : c->iss + 1, NULL, 0);
 	}
-	while (tc->ntx > 0 && lg_now() < deadline)
+	deadline = lg_now() + lg_ticks(0.2);
+	while (lg_now() < deadline) {
 		flush(tc);
+		receive(tc, lg_now());
+	}
 	rte_pktmbuf_free_bulk(tc->tx, tc->ntx);
 	tc->ntx = 0;
 }
@@ -377,7 +421,7 @@ out:
 	if (tc.failure != NULL)
 		fprintf(stderr, "dpcache-loadgen: TCP: %s (%lu replies so far, %lu gaps)\n",
 			tc.failure, (unsigned long)s->replies, (unsigned long)s->tcp_gaps);
-	reset_all(&tc);
+	finish(&tc, &cur);
 	for (unsigned int i = 0; i < tc.n; i++) {
 		lg_stream_free(&tc.conns[i].st);
 		free(tc.conns[i].sendq);
