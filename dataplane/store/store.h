@@ -104,7 +104,7 @@ struct store_item_info {
 	bool win;	      /**< this caller won the right to recache (meta W) */
 	bool win_sent;	      /**< another caller already won (meta Z) */
 	bool created;	      /**< vivify (or ma with N) created the item */
-	bool key_binary;      /**< stored by ms with b (memcached shows such a key base64-encoded) */
+	bool key_binary;      /**< stored by ms b: meta k shows it base64-encoded */
 	uint8_t slab_class;   /**< slab class id (meta debug: cls) */
 	uint32_t item_size;   /**< header + key + value bytes (meta debug: size) */
 };
@@ -145,7 +145,7 @@ struct store_get_args {
 	int64_t vivify_exptime; /**< ... with this exptime */
 	bool recache;		/**< mg R: win if the remaining TTL is below recache_ttl */
 	uint32_t recache_ttl;
-	bool no_bump; /**< do not count as an access (no LRU bump, no atime/fetched update) */
+	bool no_bump;  /**< do not count as an access (no LRU bump, no atime/fetched update) */
 	bool no_lease; /**< gat: no lease rules (a stale item gives no win, as memcached's gat) */
 };
 

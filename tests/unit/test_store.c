@@ -303,7 +303,7 @@ static void test_incr_parses_like_strtoull(void)
 		enum store_result r;
 		uint64_t out;
 	} cases[] = {
-	    {"59  abc", 0, STORE_OK, 60},	/* only the character after the digits counts */
+	    {"59  abc", 0, STORE_OK, 60}, /* only the character after the digits counts */
 	    {"59abc", 0, STORE_NON_NUMERIC, 0},
 	    {" 59", 0, STORE_OK, 60}, /* leading whitespace */
 	    {"\t12", 0, STORE_OK, 13},

@@ -340,8 +340,8 @@ static void test_key_binary(void)
 	struct store_set_args bin = {.op = STORE_OP_SET, .key_binary = true};
 	struct store_set_args app = {.op = STORE_OP_APPEND, .key_binary = true};
 	struct store_delete_args inv = {.invalidate = true};
-	struct store_set_args stale = {.op = STORE_OP_CAS, .set_stale = true, .cas = 1,
-				       .key_binary = true};
+	struct store_set_args stale = {
+	    .op = STORE_OP_CAS, .set_stale = true, .cas = 1, .key_binary = true};
 
 	open_store(0);
 	CU_ASSERT_EQUAL(store_set(t, "abc", 3, "x", 1, T0, &bin, NULL), STORE_STORED);

@@ -1,0 +1,176 @@
+/*
+ * The executor against golden transcripts: request bytes in, reply bytes out,
+ * over a fresh store at a fixed time, for the store semantics where dpcache
+ * once differed from memcached 1.6.18 (leases and gat, the fetched bit,
+ * incr/decr, ms modes, binary keys, T with N). Each reply is memcached's with
+ * CAS values as a fresh one-partition store numbers them (1, 2, ...). Every
+ * transcript runs whole and cut in two at every byte, as segments arrive.
+ * tests/integration/proto_diff checks the same cases against a live
+ * memcached; this suite holds them without one.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cunit_tap.h"
+#include "process/process.h"
+
+#define T0	1700000000u
+#define OUT_CAP (64u << 10)
+
+struct transcript {
+	const char *group; /* the test it belongs to */
+	const char *name;
+	const char *in;
+	size_t in_len; /* 0: strlen(in) */
+	const char *out;
+};
+
+static const struct transcript transcripts[] = {
+    /* gat/gats take no lease: the stale item's win is the next mg's */
+    {"lease", "gat_no_win", "set a 0 0 1\r\nx\r\nmd a I\r\ngat 100 a\r\nmg a\r\nmg a\r\n", 0,
+     "STORED\r\nHD\r\nVALUE a 0 1\r\nx\r\nEND\r\nHD X W\r\nHD Z X\r\n"},
+    {"lease", "gats_no_win", "set a 0 0 1\r\nx\r\nmd a I\r\ngats 100 a\r\nmg a c t\r\n", 0,
+     "STORED\r\nHD\r\nVALUE a 0 1 2\r\nx\r\nEND\r\nHD c2 t100 X W\r\n"},
+    /* h: the item mg N creates is fetched after that mg, unless u */
+    {"fetched", "vivify_fetched", "mg a N30 h\r\nmg a N30 h\r\nmg a h\r\n", 0,
+     "HD h0 W\r\nHD h1 Z\r\nHD h1 Z\r\n"},
+    {"fetched", "vivify_no_bump", "mg a N30 h u\r\nmg a h\r\n", 0, "HD h0 W\r\nHD h0 Z\r\n"},
+    /* incr is no read; a longer number is a new, unfetched item */
+    {"fetched", "incr_not_a_read", "set a 0 0 1\r\n5\r\nincr a 1\r\nmg a h\r\nmg a h\r\n", 0,
+     "STORED\r\n6\r\nHD h0\r\nHD h1\r\n"},
+    {"fetched", "incr_grown_unfetched", "set a 0 0 1\r\n9\r\nmg a\r\nincr a 1\r\nmg a h\r\n", 0,
+     "STORED\r\nHD\r\n10\r\nHD h0\r\n"},
+    {"fetched", "incr_in_place_fetched", "set a 0 0 2\r\n10\r\nmg a\r\ndecr a 1\r\nmg a h v\r\n", 0,
+     "STORED\r\nHD\r\n9\r\nVA 2 h1\r\n9 \r\n"},
+    /* in place the item stays stale; a longer number is a fresh item */
+    {"fresh", "incr_stale_in_place",
+     "set a 0 0 2\r\n10\r\nmd a I\r\nincr a 1\r\nmg a h\r\nmg a\r\n", 0,
+     "STORED\r\nHD\r\n11\r\nHD h0 X W\r\nHD Z X\r\n"},
+    {"fresh", "incr_stale_grown", "set a 0 0 1\r\n9\r\nmd a I\r\nincr a 1\r\nmg a h\r\n", 0,
+     "STORED\r\nHD\r\n10\r\nHD h0\r\n"},
+    {"fresh", "append_stale_fresh",
+     "set a 0 0 1\r\n9\r\nmd a I\r\nappend a 0 0 1\r\n1\r\nmg a h v\r\n", 0,
+     "STORED\r\nHD\r\nSTORED\r\nVA 2 h0\r\n91\r\n"},
+    /* the read that wins reports h and l from before its own bump */
+    {"lease", "win_reports_first_read", "set a 0 0 1\r\nx\r\nmd a I\r\nmg a h l t\r\nmg a h\r\n", 0,
+     "STORED\r\nHD\r\nHD h0 l0 t-1 X W\r\nHD h1 Z X\r\n"},
+    /* T and N on a created item: the later flag's TTL; t as it stood at its place */
+    {"ttl", "mg_T_t_N", "mg a T50 t N30\r\nmg a t\r\n", 0, "HD t50 W\r\nHD t30 Z\r\n"},
+    {"ttl", "mg_N_T_t", "mg a N30 T50 t\r\nmg a t\r\n", 0, "HD t50 W\r\nHD t50 Z\r\n"},
+    {"ttl", "ma_N_t_T", "ma a N30 t T50\r\nmg a t\r\n", 0, "HD t30\r\nHD t50\r\n"},
+    {"ttl", "ma_t_N_T", "ma a t N30 T50\r\nmg a t\r\n", 0, "HD t-1\r\nHD t50\r\n"},
+    {"ttl", "ma_t_before_T", "set a 0 100 1\r\n1\r\nma a t T50\r\nmg a t\r\n", 0,
+     "STORED\r\nHD t100\r\nHD t50\r\n"},
+    /* incr reads the value as strtoull does */
+    {"number", "incr_digits_then_space", "set a 0 0 7\r\n59  abc\r\nincr a 1\r\nget a\r\n", 0,
+     "STORED\r\n60\r\nVALUE a 0 7\r\n60     \r\nEND\r\n"},
+    {"number", "incr_digits_then_letter", "set a 0 0 5\r\n59abc\r\nincr a 1\r\n", 0,
+     "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"},
+    {"number", "incr_digits_then_nul", "set a 0 0 3\r\n1\0002\r\nincr a 1\r\n",
+     sizeof("set a 0 0 3\r\n1\0002\r\nincr a 1\r\n") - 1, "STORED\r\n2\r\n"},
+    {"number", "incr_minus_max", "set a 0 0 21\r\n-18446744073709551615\r\nincr a 1\r\n", 0,
+     "STORED\r\n2\r\n"},
+    {"number", "ma_empty_before_cas",
+     "set a 0 0 0\r\n\r\nma a C9\r\nset b 0 0 1\r\n1\r\nma b C9\r\n", 0,
+     "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\nSTORED\r\nEX\r\n"},
+    /* ms modes with C and I */
+    {"ms", "ms_append_cas",
+     "set a 0 0 1\r\na\r\nms a 1 MA C1\r\nb\r\nms a 1 MA C1\r\nc\r\nms a 1 MP C9\r\nd\r\n"
+     "ms a 1 MA C0\r\ne\r\nget a\r\n",
+     0, "STORED\r\nHD\r\nEX\r\nEX\r\nHD\r\nVALUE a 0 3\r\nabe\r\nEND\r\n"},
+    {"ms", "ms_modes_missing",
+     "ms a 1 MA C5\r\nb\r\nms a 1 MP C5\r\nb\r\nms a 1 MR C5\r\nb\r\nms a 1 MS C5\r\nb\r\n"
+     "ms a 1 C5\r\nb\r\nms a 1 ME C5\r\nb\r\nget a\r\n",
+     0, "NS\r\nNS\r\nNF\r\nNF\r\nNF\r\nHD\r\nVALUE a 0 1\r\nb\r\nEND\r\n"},
+    {"ms", "ms_stale_set",
+     "set a 0 0 1\r\na\r\nmd a I\r\nms a 1 I C1\r\nb\r\nmg a v c\r\nms a 1 MA I C1\r\nx\r\n"
+     "ms a 1 ME I\r\nx\r\n",
+     0, "STORED\r\nHD\r\nHD\r\nVA 1 c3 X W\r\nb\r\nEX\r\nNS\r\n"},
+    /* a key stored with b is shown base64-encoded by mg k and me */
+    {"binary", "binary_key_kept", "ms YWJj 1 b\r\nx\r\nmg abc k\r\nmg YWJj b k v\r\nme abc\r\n", 0,
+     "HD\r\nHD kYWJj b\r\nVA 1 kYWJj b\r\nx\r\n"
+     "ME YWJj exp=-1 la=0 cas=1 fetch=yes cls=1 size=63\r\n"},
+    {"binary", "plain_key_kept", "ms abc 1\r\nx\r\nmg YWJj b k\r\nmd YWJj b k\r\n", 0,
+     "HD\r\nHD kabc\r\nHD kYWJj b\r\n"},
+    {"binary", "binary_key_append", "ms YWJj 1 b\r\nx\r\nms YWJj 1 b MA k\r\ny\r\nmg abc k v\r\n",
+     0, "HD\r\nHD kYWJj b\r\nVA 2 kabc\r\nxy\r\n"},
+    {NULL, NULL, NULL, 0, NULL},
+};
+
+/* Feed `in` as the pieces [0, cut) and [cut, len) to a fresh store; the reply's length. */
+static long run(const char *in, size_t len, size_t cut, char *reply)
+{
+	static char hdr[OUT_CAP];
+	static struct iovec iov[1024];
+	static struct process_conn conn;
+	struct store_config cfg = {.limit_bytes = 4u << 20};
+	struct process_worker w;
+	struct proto_out out;
+	struct store *s;
+	long n;
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	CU_ASSERT_FATAL(process_worker_init(&w, s, 0) == 0);
+	process_conn_init(&conn, NULL);
+	proto_out_init(&out, hdr, sizeof(hdr), iov, 1024);
+	if (cut > 0)
+		CU_ASSERT(process_input(&w, &conn, in, cut, T0, &out) == PROCESS_OK);
+	CU_ASSERT(process_input(&w, &conn, in + cut, len - cut, T0, &out) == PROCESS_OK);
+	n = proto_out_flatten(&out, reply, OUT_CAP);
+	process_conn_close(&w, &conn);
+	store_teardown(s, false);
+	return n;
+}
+
+static void run_group(const char *group)
+{
+	static char reply[OUT_CAP];
+
+	for (const struct transcript *t = transcripts; t->name != NULL; t++) {
+		size_t len = t->in_len ? t->in_len : strlen(t->in);
+
+		if (strcmp(t->group, group) != 0)
+			continue;
+		for (size_t cut = 0; cut < len; cut++) {
+			long n = run(t->in, len, cut, reply);
+			bool same =
+			    n == (long)strlen(t->out) && memcmp(reply, t->out, (size_t)n) == 0;
+
+			if (!same) {
+				printf("# %s, cut at %zu: got '%.*s'\n", t->name, cut,
+				       n > 0 ? (int)n : 0, reply);
+				CU_FAIL("reply differs from the transcript");
+				break;
+			}
+		}
+	}
+}
+
+#define GROUP(g)                   \
+	static void test_##g(void) \
+	{                          \
+		run_group(#g);     \
+	}
+GROUP(lease)
+GROUP(fetched)
+GROUP(fresh)
+GROUP(ttl)
+GROUP(number)
+GROUP(ms)
+GROUP(binary)
+
+static const struct cunit_test tests[] = {
+    {"gat_takes_no_win", test_lease},	  {"fetched_bit", test_fetched},
+    {"new_items_are_fresh", test_fresh},  {"ttl_with_T_and_N", test_ttl},
+    {"incr_number_parsing", test_number}, {"ms_modes_cas_stale", test_ms},
+    {"binary_keys", test_binary},	  {NULL, NULL},
+};
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (cunit_tap_add_suite("process", NULL, NULL, tests) != 0)
+		return 1;
+	return cunit_tap_run();
+}
