@@ -7,6 +7,7 @@
 
 #include "dpcache/proto_udp.h"
 #include "net/net_counters.h"
+#include "udp_get.h"
 
 int udp_service_setup(struct udp_service *svc, struct store *store, unsigned int tid,
 		      const struct proto_config *cfg, struct rte_mempool *pool, int socket)
@@ -21,6 +22,10 @@ int udp_service_setup(struct udp_service *svc, struct store *store, unsigned int
 	if (svc->out_buf == NULL)
 		return -ENOMEM;
 	udp_cfg.udp = true;
+	if (udp_cfg.udp_allow == 0)
+		udp_cfg.udp_allow = PROTO_UDP_ALLOW_DEFAULT;
+	svc->fast_get = (udp_cfg.udp_allow & PROTO_CMD_BIT(PROTO_CMD_GET)) != 0;
+	svc->fast_gets = (udp_cfg.udp_allow & PROTO_CMD_BIT(PROTO_CMD_GETS)) != 0;
 	process_conn_init(&svc->conn, &udp_cfg);
 	return 0;
 }
@@ -28,6 +33,7 @@ int udp_service_setup(struct udp_service *svc, struct store *store, unsigned int
 void udp_service_teardown(struct udp_service *svc)
 {
 	process_conn_close(&svc->pw, &svc->conn);
+	udp_reply_release(&svc->reply);
 	rte_free(svc->out_buf);
 	svc->out_buf = NULL;
 }
@@ -43,37 +49,72 @@ static void conn_forget(struct udp_service *svc)
 	proto_parser_reset(&svc->conn.parser);
 }
 
-int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc,
+/* The executor's reply, copied from its buffer into the datagrams. */
+static int general_reply(struct udp_service *svc, const char *req, size_t req_len, uint32_t now)
+{
+	struct proto_out out;
+
+	proto_out_init(&out, svc->out_buf, UDP_SERVICE_OUT_MAX, svc->iov, UDP_SERVICE_IOV_MAX);
+	process_input(&svc->pw, &svc->conn, req, req_len, now, &out);
+	conn_forget(svc);
+	if (out.error != 0)
+		return -EMSGSIZE;
+	if (out.total == 0)
+		return 0;
+	udp_reply_begin(&svc->reply, svc->pool);
+	for (unsigned int i = 0; i < out.iov_cnt; i++)
+		udp_reply_write(&svc->reply, out.iov[i].iov_base, out.iov[i].iov_len);
+	return 1;
+}
+
+/*
+ * The shortcut's keys point into the request, whose mbuf the reply is about
+ * to reuse: move the line out of the way first (a few dozen bytes).
+ */
+static void keys_to_line(struct udp_service *svc, const char *req, size_t req_len,
+			 unsigned int nkeys)
+{
+	memcpy(svc->line, req, req_len);
+	for (unsigned int i = 0; i < nkeys; i++)
+		svc->keys[i].p = svc->line + (svc->keys[i].p - req);
+}
+
+int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc, struct rte_mbuf *m,
 		       const struct udp_dgram *d, uint32_t now, int tx_offload)
 {
 	struct udp_service_counters *c = &svc->ctr;
 	struct proto_udp_hdr hdr;
-	struct proto_out out;
 	const char *req;
 	size_t req_len;
+	unsigned int nkeys;
+	bool cas;
 	int n;
 
 	if (proto_udp_parse(d->payload, d->len, &hdr, &req, &req_len) < 0) {
 		net_count(&c->drop_udp_frame, 1);
+		rte_pktmbuf_free(m);
 		return 0;
 	}
 	net_count(&c->udp_requests, 1);
-	proto_out_init(&out, svc->out_buf, UDP_SERVICE_OUT_MAX, svc->iov, UDP_SERVICE_IOV_MAX);
-	process_input(&svc->pw, &svc->conn, req, req_len, now, &out);
-	conn_forget(svc);
-	if (out.error != 0) {
-		net_count(&c->drop_udp_reply_too_large, 1);
-		return 0;
+	nkeys = proto_udp_get_scan(req, req_len, &cas, svc->keys, PROTO_UDP_GET_KEYS_MAX);
+	if (nkeys > 0 && (cas ? svc->fast_gets : svc->fast_get) && req_len <= sizeof(svc->line)) {
+		net_count(&c->udp_fast_gets, 1);
+		keys_to_line(svc, req, req_len, nkeys);
+		udp_reply_begin(&svc->reply, svc->pool);
+		udp_reply_recycle(&svc->reply, m);
+		m = NULL; /* the reply's now */
+		udp_get_reply(svc->pw.thread, &svc->reply, svc->keys, nkeys, cas, now);
+	} else {
+		n = general_reply(svc, req, req_len, now);
+		if (n <= 0) {
+			net_count(n < 0 ? &c->drop_udp_reply_too_large : &c->udp_noreply, 1);
+			rte_pktmbuf_free(m);
+			return 0;
+		}
 	}
-	if (out.total == 0) {
-		net_count(&c->udp_noreply, 1);
-		return 0;
-	}
-
-	udp_reply_begin(&svc->reply, svc->pool);
-	for (unsigned int i = 0; i < out.iov_cnt; i++)
-		udp_reply_write(&svc->reply, out.iov[i].iov_base, out.iov[i].iov_len);
 	n = udp_reply_finish(&svc->reply, ifc, d, hdr.req_id, tx_offload);
+	if (m != NULL)
+		rte_pktmbuf_free(m); /* the request: `d` points into it until here */
 	if (n < 0) {
 		net_count(n == -ENOBUFS ? &c->drop_udp_reply_nobufs : &c->drop_udp_reply_too_large,
 			  1);

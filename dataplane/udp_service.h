@@ -1,9 +1,10 @@
 /*
  * memcache over UDP, per worker: a datagram's frame header is read
- * (lib/proto), its request runs through the executor (dataplane/process)
- * against the store, and the reply is cut into datagrams built in mbufs
- * (net/udp_reply). A lost or late reply is just a miss to the client, so
- * every failure here is a counted drop, never a partial answer.
+ * (lib/proto); a plain get/gets line is answered straight from the store
+ * (udp_get.c), any other request runs through the executor
+ * (dataplane/process); either way the reply is cut into datagrams built in
+ * mbufs (net/udp_reply). A lost or late reply is just a miss to the client,
+ * so every failure here is a counted drop, never a partial answer.
  */
 #ifndef DPCACHE_UDP_SERVICE_H
 #define DPCACHE_UDP_SERVICE_H
@@ -23,7 +24,8 @@
 
 /* Counters of the UDP service, declared once (see net_counters.h). */
 #define UDP_SERVICE_COUNTERS(X)                                                                    \
-	X(udp_requests, "request datagrams run through the executor")                              \
+	X(udp_requests, "request datagrams served")                                                \
+	X(udp_fast_gets, "of which plain get/gets lines answered without the executor")           \
 	X(udp_replies, "replies sent (one or more datagrams each)")                                \
 	X(udp_reply_datagrams, "reply datagrams queued for sending")                               \
 	X(udp_noreply, "requests that asked for no reply")                                         \
@@ -42,7 +44,10 @@ struct udp_service {
 	struct process_conn conn;
 	struct rte_mempool *pool;
 	struct udp_service_counters ctr;
+	bool fast_get, fast_gets; /* get, gets allowed over UDP: the shortcut serves them */
 	char *out_buf; /* UDP_SERVICE_OUT_MAX bytes on the worker's socket */
+	struct proto_span keys[PROTO_UDP_GET_KEYS_MAX];
+	char line[2048]; /* a get line, copied out of the mbuf its reply reuses */
 	struct iovec iov[UDP_SERVICE_IOV_MAX];
 	struct udp_reply reply;
 };
@@ -56,10 +61,12 @@ int udp_service_setup(struct udp_service *svc, struct store *store, unsigned int
 void udp_service_teardown(struct udp_service *svc);
 
 /*
- * Serve one validated datagram at unix time `now`. Returns the number of
- * reply datagrams left in svc->reply.dgrams for the caller to send (0: none).
+ * Serve one validated datagram `d`, received in `m`, at unix time `now`. The
+ * service owns m from here (it may build the reply in it). Returns the number
+ * of reply datagrams left in svc->reply.dgrams for the caller to send (0:
+ * none).
  */
-int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc,
+int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc, struct rte_mbuf *m,
 		       const struct udp_dgram *d, uint32_t now, int tx_offload);
 
 /* Add this service's counters to `sum` (reader side). */

@@ -71,17 +71,21 @@ static void worker_tcp_drain(struct worker *w)
 		tcp_tx_drain(&w->tcp_svc->tw, worker_send_cb, w);
 }
 
-/* The reply's datagrams go to the TX queue, which owns them from then on. */
-static void worker_serve_udp(struct worker *w, const struct udp_dgram *d)
+/*
+ * The service owns the request's mbuf (it may build the reply in it); the
+ * reply's datagrams go to the TX queue, which owns them from then on.
+ */
+static void worker_serve_udp(struct worker *w, struct rte_mbuf *m, const struct udp_dgram *d)
 {
 	struct udp_service *svc = w->udp_svc;
 	int n;
 
 	if (svc == NULL) {
 		net_count(&w->net.drop_no_service, 1);
+		rte_pktmbuf_free(m);
 		return;
 	}
-	n = udp_service_handle(svc, &w->iface, d, w->now, w->tx_cksum_offload);
+	n = udp_service_handle(svc, &w->iface, m, d, w->now, w->tx_cksum_offload);
 	for (int i = 0; i < n; i++)
 		worker_send(w, svc->reply.dgrams[i]);
 	svc->reply.n = 0;
@@ -127,8 +131,10 @@ __attribute__((noinline)) static void worker_handle(struct worker *w, struct rte
 		worker_send(w, m);
 		return;
 	case NET_UDP:
-		if (udp_input(&w->udp, &w->net, frame, len, &dgram) == NET_UDP)
-			worker_serve_udp(w, &dgram);
+		if (udp_input(&w->udp, &w->net, frame, len, &dgram) == NET_UDP) {
+			worker_serve_udp(w, m, &dgram);
+			return;
+		}
 		break;
 	case NET_TCP:
 		if (w->tcp_svc == NULL) {

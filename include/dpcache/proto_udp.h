@@ -8,10 +8,13 @@
 #ifndef DPCACHE_PROTO_UDP_H
 #define DPCACHE_PROTO_UDP_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+
+#include "dpcache/proto.h"
 
 #define PROTO_UDP_HDR_LEN 8
 /** Payload bytes per reply datagram after the frame header (memcached: 1400). */
@@ -27,10 +30,28 @@ struct proto_udp_hdr {
 /**
  * Read a request datagram's header. Returns 0 and the payload span, -EINVAL
  * if shorter than the header, -EMSGSIZE for a multi-datagram request
- * (seq != 0 or count != 1: memcached drops those).
+ * (seq != 0 or count != 1: memcached drops those). Inline: every UDP
+ * request passes here.
  */
-int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr, const char **payload,
-		    size_t *payload_len);
+static inline int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr,
+				  const char **payload, size_t *payload_len)
+{
+	const uint8_t *p = (const uint8_t *)dgram;
+
+	if (len < PROTO_UDP_HDR_LEN)
+		return -EINVAL;
+	hdr->req_id = (uint16_t)(p[0] << 8 | p[1]);
+	hdr->seq = (uint16_t)(p[2] << 8 | p[3]);
+	hdr->count = (uint16_t)(p[4] << 8 | p[5]);
+	hdr->reserved = (uint16_t)(p[6] << 8 | p[7]);
+	/* memcached checks only the count; a non-zero sequence number in a
+	 * one-datagram request is as impossible, refuse it too */
+	if (hdr->count != 1 || hdr->seq != 0)
+		return -EMSGSIZE;
+	*payload = (const char *)p + PROTO_UDP_HDR_LEN;
+	*payload_len = len - PROTO_UDP_HDR_LEN;
+	return 0;
+}
 
 /** Write a header in wire order. */
 void proto_udp_write_hdr(void *dst, const struct proto_udp_hdr *hdr);
@@ -65,5 +86,20 @@ int proto_udp_split_init(struct proto_udp_splitter *s, uint16_t req_id, const st
  */
 long proto_udp_split_next(struct proto_udp_splitter *s, uint8_t hdr[PROTO_UDP_HDR_LEN],
 			  struct iovec *out, unsigned out_max, unsigned *out_cnt);
+
+/** Most keys proto_udp_get_scan hands out (longer multigets take the general parser). */
+#define PROTO_UDP_GET_KEYS_MAX 64
+
+/**
+ * The read path's shortcut: recognise a datagram payload that is exactly one
+ * `get` or `gets` line ("get k1 k2\r\n", keys split by spaces, "\n" or
+ * "\r\n" at the very end) whose keys are all 1..PROTO_KEY_MAX bytes without
+ * '\r' or NUL. Returns the number of keys (1..max), their spans in `keys`
+ * (pointing into `buf`) and *cas for gets; 0 for anything else, which the
+ * general parser (proto_parse) must then handle. What it accepts, the general
+ * parser reads as the same keys (tests/unit/test_proto.c checks both).
+ */
+unsigned proto_udp_get_scan(const char *buf, size_t len, bool *cas, struct proto_span *keys,
+			    unsigned max);
 
 #endif

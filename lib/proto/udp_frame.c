@@ -9,35 +9,10 @@
 
 #include "dpcache/proto_udp.h"
 
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
 static void put_be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-int proto_udp_parse(const void *dgram, size_t len, struct proto_udp_hdr *hdr, const char **payload,
-		    size_t *payload_len)
-{
-	const uint8_t *p = dgram;
-
-	if (len < PROTO_UDP_HDR_LEN)
-		return -EINVAL;
-	hdr->req_id = get_be16(p);
-	hdr->seq = get_be16(p + 2);
-	hdr->count = get_be16(p + 4);
-	hdr->reserved = get_be16(p + 6);
-	/* memcached checks only the count; a non-zero sequence number in a
-	 * one-datagram request is as impossible, refuse it too */
-	if (hdr->count != 1 || hdr->seq != 0)
-		return -EMSGSIZE;
-	*payload = (const char *)p + PROTO_UDP_HDR_LEN;
-	*payload_len = len - PROTO_UDP_HDR_LEN;
-	return 0;
 }
 
 void proto_udp_write_hdr(void *dst, const struct proto_udp_hdr *hdr)

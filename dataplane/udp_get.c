@@ -1,0 +1,165 @@
+#include "udp_get.h"
+
+#include <string.h>
+
+/* "VALUE " key " " flags " " bytes " " cas "\r\n" at its longest */
+#define VALUE_LINE_MAX (6 + PROTO_KEY_MAX + 1 + 10 + 1 + 10 + 1 + 20 + 2)
+
+static const char digit_pairs[201] = "00010203040506070809"
+				     "10111213141516171819"
+				     "20212223242526272829"
+				     "30313233343536373839"
+				     "40414243444546474849"
+				     "50515253545556575859"
+				     "60616263646566676869"
+				     "70717273747576777879"
+				     "80818283848586878889"
+				     "90919293949596979899";
+
+/*
+ * memcpy for the short copies of a reply (keys, small values): inline, in
+ * 16-byte pieces, the last one overlapping the one before; no call.
+ */
+static inline void copy_short(char *dst, const char *src, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, d;
+
+	if (n >= 16) {
+		size_t i;
+
+		for (i = 0; i + 16 < n; i += 16) {
+			memcpy(&a, src + i, 8);
+			memcpy(&b, src + i + 8, 8);
+			memcpy(dst + i, &a, 8);
+			memcpy(dst + i + 8, &b, 8);
+		}
+		memcpy(&a, src + n - 16, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst + n - 16, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&c, src, 4);
+		memcpy(&d, src + n - 4, 4);
+		memcpy(dst, &c, 4);
+		memcpy(dst + n - 4, &d, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
+/* Write v in decimal at p; returns the end. */
+static inline char *put_u64(char *p, uint64_t v)
+{
+	unsigned n = 1;
+	char *e;
+
+	for (uint64_t x = v; x >= 10; x /= 10)
+		n++;
+	e = p + n;
+	while (v >= 100) {
+		e -= 2;
+		memcpy(e, digit_pairs + (v % 100) * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(e - 2, digit_pairs + v * 2, 2);
+	else
+		e[-1] = (char)('0' + v);
+	return p + n;
+}
+
+/* The same for the small numbers of most replies (flags, value lengths). */
+static inline char *put_u32(char *p, uint32_t v)
+{
+	if (v < 10) {
+		*p = (char)('0' + v);
+		return p + 1;
+	}
+	if (v < 100) {
+		memcpy(p, digit_pairs + v * 2, 2);
+		return p + 2;
+	}
+	if (v < 1000) {
+		*p = (char)('0' + v / 100);
+		memcpy(p + 1, digit_pairs + (v % 100) * 2, 2);
+		return p + 3;
+	}
+	return put_u64(p, v);
+}
+
+static inline char *value_line(char *p, struct proto_span key, const struct store_value *v,
+			       bool cas)
+{
+	memcpy(p, "VALUE ", 6);
+	p += 6;
+	copy_short(p, key.p, key.len);
+	p += key.len;
+	*p++ = ' ';
+	p = put_u32(p, v->flags);
+	*p++ = ' ';
+	p = put_u32(p, v->value_len);
+	if (cas) {
+		*p++ = ' ';
+		p = put_u64(p, v->cas);
+	}
+	memcpy(p, "\r\n", 2);
+	return p + 2;
+}
+
+/*
+ * One key's block, written where it starts (a read that starts over comes
+ * back there): the VALUE line, the value, "\r\n". Mostly all of it fits the
+ * current datagram and goes in place.
+ */
+struct get_ctx {
+	struct udp_reply *r;
+	struct udp_reply_mark mark;
+	struct proto_span key;
+	bool cas;
+};
+
+static int put_value(void *ctx, const struct store_value *v)
+{
+	struct get_ctx *g = ctx;
+	struct udp_reply *r = g->r;
+	char line[VALUE_LINE_MAX], *p;
+	size_t n;
+
+	udp_reply_rewind(r, &g->mark);
+	p = udp_reply_reserve(r, VALUE_LINE_MAX + (size_t)v->value_len + 2);
+	if (likely(p != NULL)) {
+		char *e = value_line(p, g->key, v, g->cas);
+
+		memcpy(e, v->data, v->value_len);
+		memcpy(e + v->value_len, "\r\n", 2);
+		udp_reply_commit(r, (size_t)(e - p) + v->value_len + 2);
+		return 0;
+	}
+	n = (size_t)(value_line(line, g->key, v, g->cas) - line);
+	udp_reply_write(r, line, n);
+	udp_reply_write(r, v->data, v->value_len);
+	return udp_reply_write(r, "\r\n", 2);
+}
+
+int udp_get_reply(struct store_thread *t, struct udp_reply *r, const struct proto_span *keys,
+		  unsigned nkeys, bool cas, uint32_t now)
+{
+	struct get_ctx g = {.r = r, .cas = cas};
+
+	if (udp_reply_open(r) != 0)
+		return r->error;
+	for (unsigned i = 0; i < nkeys; i++) {
+		g.key = keys[i];
+		udp_reply_mark(r, &g.mark);
+		if (store_get_value(t, keys[i].p, keys[i].len, now, put_value, &g) != STORE_OK)
+			udp_reply_rewind(r, &g.mark);
+	}
+	return udp_reply_write(r, "END\r\n", 5);
+}
