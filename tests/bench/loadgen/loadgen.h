@@ -65,6 +65,8 @@ struct lg_workload {
 	uint32_t *seq;       /* LG_SEQ_LEN key indices */
 	uint8_t *op_seq;     /* LG_SEQ_LEN ops (LG_GET/LG_SET) */
 	size_t hit_len;      /* length of a hit's reply */
+	char vlen_line[16];  /* "<value length>\r\n", as a hit's header ends */
+	size_t vlen_line_len;
 };
 
 /* Latency histogram: 100 ns buckets up to 100 ms, then one overflow bucket. */

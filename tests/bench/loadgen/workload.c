@@ -100,9 +100,10 @@ int lg_workload_init(struct lg_workload *w, const struct lg_options *o)
 	}
 	for (size_t i = 0; i < LG_SEQ_LEN; i++)
 		w->op_seq[i] = uniform01(&rng) < o->set_ratio ? LG_SET : LG_GET;
+	w->vlen_line_len =
+		(size_t)snprintf(w->vlen_line, sizeof(w->vlen_line), "%u\r\n", o->value_len);
 	/* VALUE <key> 0 <len>\r\n<value>\r\nEND\r\n */
-	w->hit_len = 6 + o->key_len + 3 + (size_t)snprintf(fmt, sizeof(fmt), "%u", o->value_len) +
-		     2 + o->value_len + 2 + 5;
+	w->hit_len = 6 + o->key_len + 3 + w->vlen_line_len + o->value_len + 7;
 	return 0;
 }
 
@@ -145,9 +146,6 @@ static bool starts(const char *p, size_t len, const char *lit, size_t litlen)
 enum lg_result lg_reply_check(const struct lg_workload *w, enum lg_op op, uint32_t k,
 			      const char *p, size_t len)
 {
-	char num[16];
-	size_t n;
-
 	if (op == LG_SET)
 		return len == 8 && memcmp(p, "STORED\r\n", 8) == 0 ? LG_STORED : LG_BAD;
 	if (len == 5 && memcmp(p, "END\r\n", 5) == 0)
@@ -161,10 +159,9 @@ enum lg_result lg_reply_check(const struct lg_workload *w, enum lg_op op, uint32
 	if (memcmp(p, " 0 ", 3) != 0)
 		return LG_BAD;
 	p += 3;
-	n = (size_t)snprintf(num, sizeof(num), "%u", w->value_len);
-	if (memcmp(p, num, n) != 0 || memcmp(p + n, "\r\n", 2) != 0)
+	if (memcmp(p, w->vlen_line, w->vlen_line_len) != 0)
 		return LG_BAD;
-	p += n + 2;
+	p += w->vlen_line_len;
 	if (memcmp(p, w->value_text + (size_t)k * w->value_len, w->value_len) != 0)
 		return LG_BAD;
 	p += w->value_len;
