@@ -7,7 +7,7 @@
  *
  * memif does not lose frames, and we never send beyond the window, so there
  * is no retransmission here: a segment beyond rcv_nxt (a gap), a reset, a
- * FIN, or a connection that makes no progress for a second while it waits is
+ * FIN, or a connection that makes no progress for 3 s while it waits is
  * counted and ends the run with an error rather than being papered over.
  * At the end every connection is reset so the server frees it at once.
  */
@@ -259,7 +259,7 @@ static void check_stalls(struct tcp_client *tc)
 
 		if (conn_waiting(c) && now - c->last_progress > tc->stall) {
 			tc->s->tcp_gaps++;
-			fail(tc, "a connection made no progress for a second (lost segment?)");
+			fail(tc, "a connection made no progress for 3 s (a lost segment?)");
 		}
 	}
 }
@@ -382,7 +382,7 @@ static void finish(struct tcp_client *tc, struct lg_cursor *cur)
 int lg_run_tcp(struct lg_port *p, const struct lg_options *o, const struct lg_workload *w,
 	       struct lg_stats *s, double *seconds)
 {
-	struct tcp_client tc = {.p = p, .w = w, .s = s, .n = o->conns, .stall = lg_ticks(1)};
+	struct tcp_client tc = {.p = p, .w = w, .s = s, .n = o->conns, .stall = lg_ticks(3)};
 	struct lg_cursor cur = {.w = w};
 	uint64_t t0;
 	int rc = -1;
@@ -418,9 +418,20 @@ int lg_run_tcp(struct lg_port *p, const struct lg_options *o, const struct lg_wo
 	*seconds = (double)(lg_now() - t0) * lg_ns_per_tick() / 1e9;
 	rc = 0;
 out:
-	if (tc.failure != NULL)
+	if (tc.failure != NULL) {
 		fprintf(stderr, "dpcache-loadgen: TCP: %s (%lu replies so far, %lu gaps)\n",
 			tc.failure, (unsigned long)s->replies, (unsigned long)s->tcp_gaps);
+		for (unsigned int i = 0; i < tc.n; i++) {
+			const struct conn *c = &tc.conns[i];
+
+			fprintf(stderr,
+				"dpcache-loadgen:   port %u: %s, unacked %u, window %u, queued %zu, "
+				"replies due %u, rcv_nxt %u\n",
+				c->lport, c->state == CONN_ESTABLISHED ? "established" : "syn-sent",
+				c->snd_nxt - c->snd_una, c->snd_wnd, c->q_len,
+				lg_stream_pending(&c->st), c->rcv_nxt);
+		}
+	}
 	finish(&tc, &cur);
 	for (unsigned int i = 0; i < tc.n; i++) {
 		lg_stream_free(&tc.conns[i].st);
