@@ -16,44 +16,6 @@ static const char digit_pairs[201] = "00010203040506070809"
 				     "80818283848586878889"
 				     "90919293949596979899";
 
-/*
- * memcpy for the short copies of a reply (keys, small values): inline, in
- * 16-byte pieces, the last one overlapping the one before; no call.
- */
-static inline void copy_short(char *dst, const char *src, size_t n)
-{
-	uint64_t a, b;
-	uint32_t c, d;
-
-	if (n >= 16) {
-		size_t i;
-
-		for (i = 0; i + 16 < n; i += 16) {
-			memcpy(&a, src + i, 8);
-			memcpy(&b, src + i + 8, 8);
-			memcpy(dst + i, &a, 8);
-			memcpy(dst + i + 8, &b, 8);
-		}
-		memcpy(&a, src + n - 16, 8);
-		memcpy(&b, src + n - 8, 8);
-		memcpy(dst + n - 16, &a, 8);
-		memcpy(dst + n - 8, &b, 8);
-	} else if (n >= 8) {
-		memcpy(&a, src, 8);
-		memcpy(&b, src + n - 8, 8);
-		memcpy(dst, &a, 8);
-		memcpy(dst + n - 8, &b, 8);
-	} else if (n >= 4) {
-		memcpy(&c, src, 4);
-		memcpy(&d, src + n - 4, 4);
-		memcpy(dst, &c, 4);
-		memcpy(dst + n - 4, &d, 4);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			dst[i] = src[i];
-	}
-}
-
 /* Write v in decimal at p; returns the end. */
 static inline char *put_u64(char *p, uint64_t v)
 {
@@ -99,7 +61,7 @@ static inline char *value_line(char *p, struct proto_span key, const struct stor
 {
 	memcpy(p, "VALUE ", 6);
 	p += 6;
-	copy_short(p, key.p, key.len);
+	udp_copy_short(p, key.p, key.len);
 	p += key.len;
 	*p++ = ' ';
 	p = put_u32(p, v->flags);
@@ -125,36 +87,41 @@ struct get_ctx {
 	bool cas;
 };
 
+/* put_value when the block does not fit the current datagram: written in pieces. */
+static __attribute__((noinline)) int put_value_split(struct get_ctx *g, const struct store_value *v)
+{
+	char line[VALUE_LINE_MAX];
+	size_t n = (size_t)(value_line(line, g->key, v, g->cas) - line);
+
+	udp_reply_write(g->r, line, n);
+	udp_reply_write(g->r, v->data, v->value_len);
+	return udp_reply_write(g->r, "\r\n", 2);
+}
+
 static int put_value(void *ctx, const struct store_value *v)
 {
 	struct get_ctx *g = ctx;
 	struct udp_reply *r = g->r;
-	char line[VALUE_LINE_MAX], *p;
-	size_t n;
+	char *p, *e;
 
 	udp_reply_rewind(r, &g->mark);
 	p = udp_reply_reserve(r, VALUE_LINE_MAX + (size_t)v->value_len + 2);
-	if (likely(p != NULL)) {
-		char *e = value_line(p, g->key, v, g->cas);
-
-		memcpy(e, v->data, v->value_len);
-		memcpy(e + v->value_len, "\r\n", 2);
-		udp_reply_commit(r, (size_t)(e - p) + v->value_len + 2);
-		return 0;
-	}
-	n = (size_t)(value_line(line, g->key, v, g->cas) - line);
-	udp_reply_write(r, line, n);
-	udp_reply_write(r, v->data, v->value_len);
-	return udp_reply_write(r, "\r\n", 2);
+	if (unlikely(p == NULL))
+		return put_value_split(g, v);
+	e = value_line(p, g->key, v, g->cas);
+	memcpy(e, v->data, v->value_len);
+	memcpy(e + v->value_len, "\r\n", 2);
+	udp_reply_commit(r, (size_t)(e - p) + v->value_len + 2);
+	return 0;
 }
 
 int udp_get_reply(struct store_thread *t, struct udp_reply *r, const struct proto_span *keys,
 		  unsigned nkeys, bool cas, uint32_t now)
 {
-	struct get_ctx g = {.r = r, .cas = cas};
+	struct get_ctx g;
 
-	if (udp_reply_open(r) != 0)
-		return r->error;
+	g.r = r;
+	g.cas = cas;
 	for (unsigned i = 0; i < nkeys; i++) {
 		g.key = keys[i];
 		udp_reply_mark(r, &g.mark);

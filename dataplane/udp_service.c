@@ -69,14 +69,17 @@ static int general_reply(struct udp_service *svc, const char *req, size_t req_le
 
 /*
  * The shortcut's keys point into the request, whose mbuf the reply is about
- * to reuse: move the line out of the way first (a few dozen bytes).
+ * to reuse: move them out of the way first (a few dozen bytes).
  */
-static void keys_to_line(struct udp_service *svc, const char *req, size_t req_len,
-			 unsigned int nkeys)
+static inline void keys_to_line(struct udp_service *svc, unsigned int nkeys)
 {
-	memcpy(svc->line, req, req_len);
-	for (unsigned int i = 0; i < nkeys; i++)
-		svc->keys[i].p = svc->line + (svc->keys[i].p - req);
+	const char *from = svc->keys[0].p;
+	size_t len = (size_t)(svc->keys[nkeys - 1].p + svc->keys[nkeys - 1].len - from);
+
+	udp_copy_short(svc->line, from, len);
+	svc->keys[0].p = svc->line;
+	for (unsigned int i = 1; i < nkeys; i++)
+		svc->keys[i].p = svc->line + (svc->keys[i].p - from);
 }
 
 int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc, struct rte_mbuf *m,
@@ -99,10 +102,9 @@ int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc, str
 	nkeys = proto_udp_get_scan(req, req_len, &cas, svc->keys, PROTO_UDP_GET_KEYS_MAX);
 	if (nkeys > 0 && (cas ? svc->fast_gets : svc->fast_get) && req_len <= sizeof(svc->line)) {
 		net_count(&c->udp_fast_gets, 1);
-		keys_to_line(svc, req, req_len, nkeys);
-		udp_reply_begin(&svc->reply, svc->pool);
-		udp_reply_recycle(&svc->reply, m);
-		m = NULL; /* the reply's now */
+		keys_to_line(svc, nkeys);
+		if (udp_reply_begin_in(&svc->reply, svc->pool, m))
+			m = NULL; /* the reply's now */
 		udp_get_reply(svc->pw.thread, &svc->reply, svc->keys, nkeys, cas, now);
 	} else {
 		n = general_reply(svc, req, req_len, now);

@@ -17,6 +17,7 @@
 #include <emmintrin.h>
 #endif
 
+
 /* Add the 16-bit words of buf[0..len) to `sum` (an odd last byte as its low half). */
 static inline uint64_t net_cksum_add(uint64_t sum, const void *buf, size_t len)
 {
@@ -95,11 +96,28 @@ static inline uint64_t net_cksum_add(uint64_t sum, const void *buf, size_t len)
 
 static inline uint64_t net_cksum_add_padded(uint64_t sum, const void *buf, size_t len)
 {
-#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__x86_64__)
 	/*
-	 * 64-bit words: an add and an add-with-carry each; the carries count
-	 * as ones again (2^64 is 1 modulo 0xffff).
+	 * 64-bit words in one add-with-carry chain, the carry folded back in at
+	 * the end of each step: ones'-complement addition of 64-bit words, which
+	 * keeps the 16-bit sum (2^64 is 1 modulo 0xffff). Five instructions for
+	 * 32 bytes; compilers do not make this chain from C.
 	 */
+	const uint8_t *p = buf, *end = p + len;
+	uint64_t s = sum;
+
+	for (; p < end; p += NET_CKSUM_PAD)
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(s)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[NET_CKSUM_PAD])p)
+			: "cc");
+	return (s & 0xffffffff) + (s >> 32);
+#elif defined(__aarch64__)
+	/* 64-bit words, the carries counted apart (2^64 is 1 modulo 0xffff) */
 	const uint8_t *p = buf, *end = p + len;
 	uint64_t s = sum, c = 0, w0, w1, w2, w3;
 

@@ -3,14 +3,6 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
-int udp_source_allowed(const struct udp_allow *allow, uint32_t addr)
-{
-	for (unsigned int i = 0; i < allow->n; i++)
-		if ((addr & allow->net[i].mask) == allow->net[i].addr)
-			return 1;
-	return 0;
-}
-
 /*
  * The ones'-complement sum over pseudo header and datagram; 0xffff when the
  * checksum is right. The pseudo header carries the UDP length, which may be

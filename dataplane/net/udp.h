@@ -50,6 +50,12 @@ enum net_verdict udp_input(const struct udp_config *cfg, struct net_counters *c,
 			   uint16_t len, struct udp_dgram *d);
 
 /* True if `addr` (network order) lies in one of the allowed networks. */
-int udp_source_allowed(const struct udp_allow *allow, uint32_t addr);
+static inline int udp_source_allowed(const struct udp_allow *allow, uint32_t addr)
+{
+	for (unsigned int i = 0; i < allow->n; i++)
+		if ((addr & allow->net[i].mask) == allow->net[i].addr)
+			return 1;
+	return 0;
+}
 
 #endif

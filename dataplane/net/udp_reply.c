@@ -8,6 +8,8 @@
 
 #include "cksum.h"
 
+_Static_assert(UDP_REPLY_PAD == NET_CKSUM_PAD, "the reply pads payloads as the checksum wants");
+
 static int reply_fail(struct udp_reply *r, int error)
 {
 	if (r->error == 0)
@@ -32,28 +34,6 @@ static struct rte_mbuf *take_mbuf(struct udp_reply *r)
 	return rte_pktmbuf_alloc(r->pool);
 }
 
-/* Room enough for a whole datagram after m's data offset (and the checksum's padding). */
-static inline bool dgram_fits(const struct rte_mbuf *m)
-{
-	return (size_t)(m->buf_len - m->data_off) >=
-	       UDP_REPLY_HDRS + UDP_REPLY_PAYLOAD_MAX + NET_CKSUM_PAD;
-}
-
-void udp_reply_recycle(struct udp_reply *r, struct rte_mbuf *m)
-{
-	/* only a plain mbuf nobody else holds, big enough */
-	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1 ||
-	    !dgram_fits(m)) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	/* what the NIC said of it when it came in means nothing for the reply */
-	m->ol_flags = 0;
-	m->tx_offload = 0;
-	m->packet_type = 0;
-	r->spare = m;
-}
-
 /* Open the next datagram: headers reserved, payload empty. */
 static int next_dgram(struct udp_reply *r)
 {
@@ -63,18 +43,10 @@ static int next_dgram(struct udp_reply *r)
 		return r->error;
 	if (r->n == UDP_REPLY_MAX_DGRAMS)
 		return reply_fail(r, -EMSGSIZE);
-	if (r->spare != NULL) {
-		m = r->spare;
-		r->spare = NULL;
-		r->dgrams[r->n++] = m;
-		r->pos = rte_pktmbuf_mtod_offset(m, char *, UDP_REPLY_HDRS);
-		r->room = UDP_REPLY_PAYLOAD_MAX;
-		return 0;
-	}
 	m = take_mbuf(r);
 	if (m == NULL)
 		return reply_fail(r, -ENOBUFS);
-	if (!dgram_fits(m)) {
+	if (!udp_reply_fits(m)) {
 		/* the pool's buffers are too small for a datagram (and the
 		 * checksum's zero padding) */
 		rte_pktmbuf_free(m);
@@ -84,11 +56,6 @@ static int next_dgram(struct udp_reply *r)
 	r->pos = rte_pktmbuf_mtod_offset(m, char *, UDP_REPLY_HDRS);
 	r->room = UDP_REPLY_PAYLOAD_MAX;
 	return 0;
-}
-
-int udp_reply_open(struct udp_reply *r)
-{
-	return r->n == 0 ? next_dgram(r) : r->error;
 }
 
 int udp_reply_write_split(struct udp_reply *r, const void *data, size_t len)
@@ -175,10 +142,18 @@ fill_dgram(const struct udp_reply *r, struct rte_mbuf *m, const struct reply_hdr
 	udp->src_port = rh->src_port;
 	udp->dst_port = rh->dst_port;
 	udp->dgram_len = udp_len;
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	{
+		uint64_t f = (uint64_t)rh->rid | (uint64_t)seq << 16 | (uint64_t)rh->count << 32;
+
+		memcpy(frame, &f, sizeof(f)); /* one store */
+	}
+#else
 	frame[0] = rh->rid;
 	frame[1] = seq;
 	frame[2] = rh->count;
 	frame[3] = 0;
+#endif
 	m->data_len = (uint16_t)(UDP_REPLY_HDRS + payload);
 	m->pkt_len = UDP_REPLY_HDRS + payload;
 	if (offload) {
@@ -217,10 +192,6 @@ int udp_reply_finish(struct udp_reply *r, const struct net_iface *ifc, const str
 		udp_reply_abort(r);
 		return error;
 	}
-	if (unlikely(r->spare != NULL)) {
-		rte_pktmbuf_free(r->spare);
-		r->spare = NULL;
-	}
 	if (unlikely(r->tmpl_ifc != ifc))
 		build_template(r, ifc);
 	last = UDP_REPLY_PAYLOAD_MAX - r->room;
@@ -253,9 +224,6 @@ void udp_reply_release(struct udp_reply *r)
 
 void udp_reply_abort(struct udp_reply *r)
 {
-	if (r->spare != NULL)
-		rte_pktmbuf_free(r->spare);
-	r->spare = NULL;
 	if (r->n > 0)
 		rte_pktmbuf_free_bulk(r->dgrams, r->n);
 	r->n = 0;

@@ -27,6 +27,7 @@
 #define UDP_REPLY_PAYLOAD_MAX PROTO_UDP_PAYLOAD_MAX /* bytes after the frame header */
 #define UDP_REPLY_MAX_DGRAMS 1024  /* about 1.4 MB: above the default item size limit */
 #define UDP_REPLY_STASH 32	   /* mbufs taken from the pool at a time */
+#define UDP_REPLY_PAD 32	   /* zeros after a payload for the checksum (net/cksum.h) */
 /* Ethernet, IPv4, UDP and frame headers before a datagram's payload. */
 #define UDP_REPLY_HDRS                                                                             \
 	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) + \
@@ -42,7 +43,6 @@ struct udp_reply {
 	const struct net_iface *tmpl_ifc;
 	uint64_t tmpl_ip_sum, tmpl_ph_sum;
 	uint8_t tmpl[48] __rte_aligned(16);
-	struct rte_mbuf *spare; /* the request's own mbuf, for the first datagram */
 	/* mbufs taken from `pool` in bulk, not yet used (udp_reply_release frees them) */
 	uint16_t nstash;
 	struct rte_mbuf *stash[UDP_REPLY_STASH];
@@ -64,25 +64,42 @@ static inline void udp_reply_begin(struct udp_reply *r, struct rte_mempool *pool
 	r->room = 0;
 	r->n = 0;
 	r->error = 0;
-	r->spare = NULL;
+}
+
+/* Room enough for a whole datagram after m's data offset (and the checksum's padding). */
+static inline bool udp_reply_fits(const struct rte_mbuf *m)
+{
+	return (size_t)(m->buf_len - m->data_off) >=
+	       UDP_REPLY_HDRS + UDP_REPLY_PAYLOAD_MAX + UDP_REPLY_PAD;
 }
 
 /*
- * Let the reply build its first datagram in `m`, the request's own mbuf (one
- * mbuf less to allocate and free per request), once the request's bytes are
- * no longer needed: writes start right away at the payload. The reply owns
- * m from here: finish() sends it or frees it, abort() frees it.
+ * Start a reply whose first datagram is `m`, the request's own mbuf (one
+ * mbuf less to allocate and free per request), opened at once: the request's
+ * payload is overwritten by the first write, its headers are read by
+ * finish(). Returns true if the reply took m (then it owns it); false for
+ * an mbuf that is shared, chained or too small, which stays the caller's
+ * (the first datagram then comes from the pool).
  */
-void udp_reply_recycle(struct udp_reply *r, struct rte_mbuf *m);
+static inline bool udp_reply_begin_in(struct udp_reply *r, struct rte_mempool *pool,
+				      struct rte_mbuf *m)
+{
+	udp_reply_begin(r, pool);
+	if (unlikely(!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1 ||
+		     !udp_reply_fits(m)))
+		return false;
+	/* what the NIC said of it when it came in means nothing for the reply */
+	m->ol_flags = 0;
+	m->tx_offload = 0;
+	m->packet_type = 0;
+	r->dgrams[0] = m;
+	r->n = 1;
+	r->pos = rte_pktmbuf_mtod_offset(m, char *, UDP_REPLY_HDRS);
+	r->room = UDP_REPLY_PAYLOAD_MAX;
+	return true;
+}
 
 int udp_reply_write_split(struct udp_reply *r, const void *data, size_t len);
-
-/*
- * Open the first datagram now, for a writer that will write at least one
- * byte anyway (its first small writes then take the inline path). Returns 0
- * or the reply's error.
- */
-int udp_reply_open(struct udp_reply *r);
 
 /*
  * Append len bytes of reply. Returns 0, or the reply's error once it has one
@@ -127,6 +144,8 @@ void udp_reply_rewind_dgrams(struct udp_reply *r, uint16_t n);
 /* Forget what was written after `m` (an error stays). */
 static inline void udp_reply_rewind(struct udp_reply *r, const struct udp_reply_mark *m)
 {
+	if (likely(r->pos == m->pos))
+		return; /* nothing written since (another datagram has another buffer) */
 	if (unlikely(r->n != m->n))
 		udp_reply_rewind_dgrams(r, m->n);
 	if (r->error == 0) {
@@ -141,7 +160,7 @@ static inline void udp_reply_rewind(struct udp_reply *r, const struct udp_reply_
  * left to the NIC; else they are computed here. Returns the number of
  * datagrams in r->dgrams, or a negative error (and frees them). The
  * request's headers are read before any are written: `req` may lie in the
- * recycled mbuf.
+ * first datagram's mbuf (udp_reply_begin_in).
  */
 int udp_reply_finish(struct udp_reply *r, const struct net_iface *ifc, const struct udp_dgram *req,
 		     uint16_t request_id, int offload);

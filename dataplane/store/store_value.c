@@ -9,10 +9,14 @@
  * tests/unit/test_udp_get.c checks it against store_get() through the
  * replies built from each.
  */
+/* inlined: the same XXH3 as store_hash(), without the call into libxxhash */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "store_internal.h"
 #include "store_value.h"
+
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define VALUE_CHAIN_MAX	  64 /* as READ_CHAIN_MAX */
 #define VALUE_RETRIES_MAX 16 /* as READ_RETRIES_MAX */
@@ -76,82 +80,140 @@ static inline void touched(struct item *it, uint32_t now)
 		__atomic_fetch_or(&it->iflags, IF_ACTIVE | IF_FETCHED, __ATOMIC_RELAXED);
 }
 
+/* Where a lookup stands: the key's partition, head bucket and the bounds of item refs. */
+struct lookup {
+	struct store *s;
+	struct part *p;
+	struct bucket *head;
+	uint64_t part_size;
+	uint32_t tag;
+};
+
+/*
+ * One optimistic attempt, version sampled by the caller: the outcome, with
+ * fn called on a hit (*res STORE_ABORTED if it refused) and *vlen the value
+ * length seen. Only valid if the version has not moved since.
+ */
+static inline __attribute__((always_inline)) enum outcome
+attempt(const struct lookup *l, const void *key, size_t klen, uint32_t now, store_value_fn fn,
+	void *ctx, struct item **itp, uint32_t *vlen, enum store_result *res)
+{
+	struct item *it = find(l->p, l->head, l->tag, key, klen, l->part_size);
+	uint64_t off;
+
+	*itp = it;
+	if (it == NULL)
+		return OUT_MISS;
+	off = (uint64_t)item_ref(l->p, it) << 3;
+	*vlen = it->vlen;
+	if (off + ITEM_HDR + klen + *vlen > l->part_size ||
+	    ITEM_HDR + klen + *vlen > l->s->cfg.item_size_max)
+		return OUT_MISS; /* a recycled chunk: the version check fails */
+	if (it->state & IT_HOLDOFF)
+		return OUT_MISS;
+	if (!item_is_live(l->s, l->p, it, now))
+		return it->exptime && it->exptime <= now ? OUT_EXPIRED : OUT_FLUSHED;
+	{
+		struct store_value v = {item_value(it), *vlen, it->flags, it->cas};
+
+		if (fn(ctx, &v) != 0)
+			*res = STORE_ABORTED;
+	}
+	return OUT_HIT;
+}
+
+/* The outcome counted, the access recorded; the result for the caller. */
+static inline enum store_result done(struct store_thread *t, const struct lookup *l,
+				     enum outcome out, struct item *it, uint32_t now,
+				     enum store_result res)
+{
+	struct read_counters *rc = &t->rc[l->p->id];
+
+	switch (out) {
+	case OUT_HIT:
+		touched(it, now);
+		CNT_INC(rc->get_hits);
+		return res;
+	case OUT_EXPIRED:
+		CNT_INC(rc->get_expired);
+		break;
+	case OUT_FLUSHED:
+		CNT_INC(rc->get_flushed);
+		break;
+	case OUT_MISS:
+		break;
+	}
+	CNT_INC(rc->get_misses);
+	return STORE_NOT_FOUND;
+}
+
+/*
+ * After a first attempt that a writer disturbed: retry, and after a few
+ * tries (two for a large value) read once under the writers' lock, as
+ * read_optimistic does.
+ */
+static __attribute__((noinline, no_sanitize("thread"))) enum store_result
+get_value_retry(struct store_thread *t, const struct lookup *l, const void *key, size_t klen,
+		uint32_t now, store_value_fn fn, void *ctx, bool disturbed, uint32_t vlen)
+{
+	unsigned retries = 0;
+	bool locked = false;
+
+	for (;;) {
+		uint32_t v1;
+		enum store_result res = STORE_OK;
+		enum outcome out;
+		struct item *it;
+
+		if (disturbed) {
+			CNT_INC(t->rc[l->p->id].read_retries);
+			if (++retries == (vlen > 65536 ? 2 : VALUE_RETRIES_MAX)) {
+				part_lock(l->p);
+				locked = true;
+			}
+		}
+		v1 = __atomic_load_n(&l->head->version, __ATOMIC_ACQUIRE);
+		if (v1 & 1) {
+			__builtin_ia32_pause();
+			disturbed = false;
+			continue;
+		}
+		out = attempt(l, key, klen, now, fn, ctx, &it, &vlen, &res);
+		if (bucket_read_end(l->head) != v1) {
+			disturbed = true;
+			continue;
+		}
+		res = done(t, l, out, it, now, res);
+		if (locked)
+			part_unlock(l->p);
+		return res;
+	}
+}
+
 __attribute__((no_sanitize("thread"))) enum store_result
 store_get_value(struct store_thread *t, const void *key, size_t klen, uint32_t now,
 		store_value_fn fn, void *ctx)
 {
-	struct store *s = t->s;
-	struct read_counters *rc;
-	struct bucket *head;
-	struct part *p;
-	uint64_t h, part_size;
-	unsigned retries = 0;
-	bool locked = false;
+	enum store_result res = STORE_OK;
+	struct lookup l;
+	enum outcome out;
+	struct item *it;
+	uint32_t v1, vlen = 0;
+	uint64_t h;
 
 	if (klen == 0 || klen > STORE_KEY_MAX)
 		return STORE_BAD_KEY;
 	h = XXH3_64bits(key, klen);
-	p = s->parts[hash_part(h, s->cfg.partitions)];
-	head = part_buckets(p) + (h & (p->nbuckets - 1));
-	part_size = s->hdr->layout.part_size[p->id];
-	rc = &t->rc[p->id];
-	for (;;) {
-		uint32_t v1 = __atomic_load_n(&head->version, __ATOMIC_ACQUIRE);
-		enum store_result res = STORE_OK;
-		enum outcome out = OUT_MISS;
-		uint32_t vlen = 0;
-		struct item *it;
-
-		if (v1 & 1) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		it = find(p, head, hash_tag(h), key, klen, part_size);
-		if (it != NULL) {
-			uint64_t off = (uint64_t)item_ref(p, it) << 3;
-
-			vlen = it->vlen;
-			if (off + ITEM_HDR + klen + vlen > part_size ||
-			    ITEM_HDR + klen + vlen > s->cfg.item_size_max) {
-				out = OUT_MISS; /* a recycled chunk: the version check fails */
-			} else if (it->state & IT_HOLDOFF) {
-				out = OUT_MISS;
-			} else if (!item_is_live(s, p, it, now)) {
-				out = it->exptime && it->exptime <= now ? OUT_EXPIRED : OUT_FLUSHED;
-			} else {
-				struct store_value v = {item_value(it), vlen, it->flags, it->cas};
-
-				out = OUT_HIT;
-				if (fn(ctx, &v) != 0)
-					res = STORE_ABORTED;
-			}
-		}
-		if (bucket_read_end(head) != v1) {
-			CNT_INC(rc->read_retries);
-			if (++retries == (vlen > 65536 ? 2 : VALUE_RETRIES_MAX)) {
-				part_lock(p);
-				locked = true;
-			}
-			continue;
-		}
-		if (out == OUT_HIT)
-			touched(it, now);
-		if (locked)
-			part_unlock(p);
-		switch (out) {
-		case OUT_HIT:
-			CNT_INC(rc->get_hits);
-			return res;
-		case OUT_EXPIRED:
-			CNT_INC(rc->get_expired);
-			break;
-		case OUT_FLUSHED:
-			CNT_INC(rc->get_flushed);
-			break;
-		case OUT_MISS:
-			break;
-		}
-		CNT_INC(rc->get_misses);
-		return STORE_NOT_FOUND;
-	}
+	l.s = t->s;
+	l.p = l.s->parts[hash_part(h, l.s->cfg.partitions)];
+	l.head = part_buckets(l.p) + (h & (l.p->nbuckets - 1));
+	l.part_size = l.s->hdr->layout.part_size[l.p->id];
+	l.tag = hash_tag(h);
+	v1 = __atomic_load_n(&l.head->version, __ATOMIC_ACQUIRE);
+	if (unlikely(v1 & 1))
+		return get_value_retry(t, &l, key, klen, now, fn, ctx, false, 0);
+	out = attempt(&l, key, klen, now, fn, ctx, &it, &vlen, &res);
+	if (unlikely(bucket_read_end(l.head) != v1))
+		return get_value_retry(t, &l, key, klen, now, fn, ctx, true, vlen);
+	return done(t, &l, out, it, now, res);
 }

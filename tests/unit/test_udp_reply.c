@@ -206,6 +206,86 @@ static void test_offload_flags(void)
 	udp_reply_abort(&reply);
 }
 
+
+/* Every small payload size: the checksum's padding and odd last bytes. */
+static void test_small_sizes(void)
+{
+	for (size_t total = 0; total <= 70; total++)
+		check_split(total == 0 ? 1 : total, 7);
+}
+
+/* Marks and rewinds, inside a datagram and back across datagrams. */
+static void test_mark_rewind(void)
+{
+	struct udp_reply_mark m1, m2;
+	unsigned int before;
+	const uint8_t *p;
+	uint16_t len;
+	char *w;
+
+	udp_reply_release(&reply);
+	before = rte_mempool_avail_count(pool);
+	udp_reply_begin(&reply, pool);
+	udp_reply_write(&reply, "VALUE a 0 1\r\nx\r\n", 16);
+	udp_reply_mark(&reply, &m1);
+	udp_reply_write(&reply, "junk", 4);
+	udp_reply_rewind(&reply, &m1);
+	udp_reply_mark(&reply, &m2);
+	udp_reply_write(&reply, big, 5 * UDP_REPLY_PAYLOAD_MAX); /* into 6 datagrams */
+	CU_ASSERT_EQUAL(reply.n, 6);
+	udp_reply_rewind(&reply, &m2); /* back to the first, the others freed */
+	CU_ASSERT_EQUAL(reply.n, 1);
+	w = udp_reply_reserve(&reply, 5);
+	CU_ASSERT_FATAL(w != NULL);
+	memcpy(w, "END\r\n", 5);
+	udp_reply_commit(&reply, 5);
+	CU_ASSERT_EQUAL(udp_reply_reserve(&reply, UDP_REPLY_PAYLOAD_MAX), NULL);
+	CU_ASSERT_EQUAL_FATAL(udp_reply_finish(&reply, &ifc, &req, 5, 0), 1);
+	p = check_dgram(0, 1, 5, &len);
+	CU_ASSERT_EQUAL(len, 21);
+	CU_ASSERT_EQUAL(memcmp(p, "VALUE a 0 1\r\nx\r\nEND\r\n", 21), 0);
+	udp_reply_abort(&reply);
+	udp_reply_release(&reply);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(pool), before);
+}
+
+/* The first datagram in the request's own mbuf; a shared mbuf is not taken. */
+static void test_begin_in(void)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *f;
+	const uint8_t *p;
+	uint16_t len;
+	struct udp_dgram in;
+
+	CU_ASSERT_FATAL(m != NULL);
+	f = (uint8_t *)rte_pktmbuf_append(m, sizeof(req_frame));
+	memcpy(f, req_frame, sizeof(req_frame));
+	in = req;
+	in.eth = (struct rte_ether_hdr *)f;
+	in.ip = (struct rte_ipv4_hdr *)(in.eth + 1);
+	in.udp = (struct rte_udp_hdr *)(in.ip + 1);
+	m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	CU_ASSERT_FATAL(udp_reply_begin_in(&reply, pool, m));
+	CU_ASSERT(reply.dgrams[0] == m);
+	CU_ASSERT_EQUAL(m->ol_flags, 0);
+	udp_reply_write(&reply, "END\r\n", 5);
+	/* the request's headers, in the same buffer, still say where to answer */
+	CU_ASSERT_EQUAL_FATAL(udp_reply_finish(&reply, &ifc, &in, 8, 0), 1);
+	p = check_dgram(0, 1, 8, &len);
+	CU_ASSERT_EQUAL(len, 5);
+	CU_ASSERT_EQUAL(memcmp(p, "END\r\n", 5), 0);
+	udp_reply_abort(&reply); /* frees m */
+
+	m = rte_pktmbuf_alloc(pool);
+	CU_ASSERT_FATAL(m != NULL);
+	rte_mbuf_refcnt_update(m, 1); /* someone else holds it too */
+	CU_ASSERT_FALSE(udp_reply_begin_in(&reply, pool, m));
+	CU_ASSERT_EQUAL(reply.n, 0);
+	rte_pktmbuf_free(m);
+	rte_pktmbuf_free(m);
+}
+
 static const struct cunit_test tests[] = {
 	{"small reply in one datagram", test_small_reply},
 	{"split at datagram boundaries", test_split_exact},
@@ -213,6 +293,9 @@ static const struct cunit_test tests[] = {
 	{"too many datagrams", test_too_many_datagrams},
 	{"mbuf pool exhausted", test_pool_exhausted},
 	{"checksum offload flags", test_offload_flags},
+	{"payloads of 1 to 70 bytes", test_small_sizes},
+	{"mark, rewind, reserve", test_mark_rewind},
+	{"first datagram in the request's mbuf", test_begin_in},
 	{NULL, NULL},
 };
 
