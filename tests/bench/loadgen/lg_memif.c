@@ -345,8 +345,13 @@ static int run_udp(struct lg_port *p, const struct lg_options *o, const struct l
 	if (win == NULL)
 		return -1;
 	if (o->preload) {
+		/* Every key must be stored: a reply late by a preempted moment still counts. */
+		uint64_t timeout = win->timeout;
+
+		win->timeout = RTE_MAX(timeout, lg_ticks(5));
 		c.preload = true;
 		udp_phase(p, win, &c, s, lg_now() + lg_ticks(60));
+		win->timeout = timeout;
 		if (lg_preload_verdict(w, s) < 0) {
 			struct rte_eth_stats es;
 
