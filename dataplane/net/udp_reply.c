@@ -116,12 +116,12 @@ struct reply_hdrs {
 	struct rte_ether_addr dst_mac;
 	uint32_t dst_ip;
 	uint16_t src_port, dst_port;
-	uint16_t rid, count; /* frame header fields, network order */
+	uint16_t req_id, count; /* frame header fields */
 	uint64_t ip_sum;     /* the IPv4 header's sum but for its length */
 	uint64_t udp_sum;    /* pseudo header, ports and frame header but for lengths and seq */
 };
 
-/* Headers and checksums of datagram `seq` (network order) with `payload` bytes. */
+/* Headers and checksums of datagram `seq` with `payload` bytes. */
 static inline __attribute__((always_inline)) void
 fill_dgram(const struct udp_reply *r, struct rte_mbuf *m, const struct reply_hdrs *rh,
 	   uint32_t payload, uint16_t seq, int offload)
@@ -142,18 +142,7 @@ fill_dgram(const struct udp_reply *r, struct rte_mbuf *m, const struct reply_hdr
 	udp->src_port = rh->src_port;
 	udp->dst_port = rh->dst_port;
 	udp->dgram_len = udp_len;
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	{
-		uint64_t f = (uint64_t)rh->rid | (uint64_t)seq << 16 | (uint64_t)rh->count << 32;
-
-		memcpy(frame, &f, sizeof(f)); /* one store */
-	}
-#else
-	frame[0] = rh->rid;
-	frame[1] = seq;
-	frame[2] = rh->count;
-	frame[3] = 0;
-#endif
+	proto_udp_put_reply_hdr(frame, rh->req_id, seq, rh->count);
 	m->data_len = (uint16_t)(UDP_REPLY_HDRS + payload);
 	m->pkt_len = UDP_REPLY_HDRS + payload;
 	if (offload) {
@@ -167,8 +156,8 @@ fill_dgram(const struct udp_reply *r, struct rte_mbuf *m, const struct reply_hdr
 	ip->hdr_checksum = (uint16_t)~net_cksum_fold(rh->ip_sum + ip_len);
 	/* the UDP length counts twice: pseudo header and UDP header */
 	memset((uint8_t *)(frame + 4) + payload, 0, NET_CKSUM_PAD);
-	udp->dgram_cksum = (uint16_t)~net_cksum_fold(
-	    net_cksum_add_padded(rh->udp_sum + udp_len + udp_len + seq, frame + 4, payload));
+	udp->dgram_cksum = (uint16_t)~net_cksum_fold(net_cksum_add_padded(
+	    rh->udp_sum + udp_len + udp_len + rte_cpu_to_be_16(seq), frame + 4, payload));
 	if (udp->dgram_cksum == 0)
 		udp->dgram_cksum = 0xffff;
 }
@@ -195,8 +184,8 @@ int udp_reply_finish(struct udp_reply *r, const struct net_iface *ifc, const str
 	if (unlikely(r->tmpl_ifc != ifc))
 		build_template(r, ifc);
 	last = UDP_REPLY_PAYLOAD_MAX - r->room;
-	rh.rid = rte_cpu_to_be_16(request_id);
-	rh.count = rte_cpu_to_be_16(r->n);
+	rh.req_id = request_id;
+	rh.count = r->n;
 	/*
 	 * Summed once for all datagrams: the peer's address (in both headers'
 	 * sums), the ports, the frame header's request id and count. Each
@@ -204,14 +193,14 @@ int udp_reply_finish(struct udp_reply *r, const struct net_iface *ifc, const str
 	 */
 	rh.ip_sum = r->tmpl_ip_sum + (rh.dst_ip & 0xffff) + (rh.dst_ip >> 16);
 	rh.udp_sum = r->tmpl_ph_sum + (rh.dst_ip & 0xffff) + (rh.dst_ip >> 16) + rh.src_port +
-		     rh.dst_port + rh.rid + rh.count;
+		     rh.dst_port + rte_cpu_to_be_16(rh.req_id) + rte_cpu_to_be_16(rh.count);
 	if (likely(r->n == 1)) {
 		fill_dgram(r, r->dgrams[0], &rh, last, 0, offload);
 		return 1;
 	}
 	for (uint16_t i = 0; i < r->n; i++)
-		fill_dgram(r, r->dgrams[i], &rh, i + 1 < r->n ? UDP_REPLY_PAYLOAD_MAX : last,
-			   rte_cpu_to_be_16(i), offload);
+		fill_dgram(r, r->dgrams[i], &rh, i + 1 < r->n ? UDP_REPLY_PAYLOAD_MAX : last, i,
+			   offload);
 	return r->n;
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "dpcache/proto.h"
@@ -53,10 +54,35 @@ static inline int proto_udp_parse(const void *dgram, size_t len, struct proto_ud
 	return 0;
 }
 
+/**
+ * The header of reply datagram `seq` of `count` (reserved 0), in wire order
+ * at `dst`. The one encoder of reply headers: proto_udp_split_next and the
+ * dataplane's replies built in packet buffers (dataplane/net/udp_reply.c)
+ * both write theirs with it. Inline: it is one store.
+ */
+static inline void proto_udp_put_reply_hdr(void *dst, uint16_t req_id, uint16_t seq,
+					   uint16_t count)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t w = (uint64_t)__builtin_bswap16(req_id) |
+			   (uint64_t)__builtin_bswap16(seq) << 16 |
+			   (uint64_t)__builtin_bswap16(count) << 32;
+#else
+	const uint64_t w = (uint64_t)req_id << 48 | (uint64_t)seq << 32 | (uint64_t)count << 16;
+#endif
+
+	memcpy(dst, &w, sizeof(w));
+}
+
 /** Write a header in wire order. */
 void proto_udp_write_hdr(void *dst, const struct proto_udp_hdr *hdr);
 
-/** Cuts a reply (an iovec list, e.g. proto_out's) into datagrams. */
+/**
+ * Cuts a reply (an iovec list, e.g. proto_out's) into datagrams: each
+ * datagram full (`max` bytes) but the last, numbered 0..count-1. The
+ * dataplane cuts replies it writes into packet buffers by the same rule
+ * (tests/unit/test_udp_reply.c holds the two to the same bytes).
+ */
 struct proto_udp_splitter {
 	const struct iovec *iov;
 	unsigned iov_cnt;

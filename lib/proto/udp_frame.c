@@ -46,7 +46,6 @@ int proto_udp_split_init(struct proto_udp_splitter *s, uint16_t req_id, const st
 long proto_udp_split_next(struct proto_udp_splitter *s, uint8_t hdr[PROTO_UDP_HDR_LEN],
 			  struct iovec *out, unsigned out_max, unsigned *out_cnt)
 {
-	struct proto_udp_hdr h = {s->req_id, s->seq, s->count, 0};
 	size_t want, got = 0, off = s->off;
 	unsigned idx = s->idx, n = 0;
 
@@ -75,7 +74,7 @@ long proto_udp_split_next(struct proto_udp_splitter *s, uint8_t hdr[PROTO_UDP_HD
 		got += take;
 		off += take;
 	}
-	proto_udp_write_hdr(hdr, &h);
+	proto_udp_put_reply_hdr(hdr, s->req_id, s->seq, s->count);
 	s->idx = idx;
 	s->off = off;
 	s->left -= got;

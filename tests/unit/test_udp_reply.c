@@ -119,6 +119,32 @@ static void test_small_reply(void)
 	udp_reply_abort(&reply);
 }
 
+/*
+ * One rule for cutting replies: the datagrams built in mbufs carry the same
+ * frame headers and the same payloads as lib/proto's splitter makes of the
+ * same bytes.
+ */
+static void check_same_as_splitter(int n, size_t total, uint16_t request_id)
+{
+	struct iovec in = {big, total}, piece[4];
+	struct proto_udp_splitter sp;
+	uint8_t hdr[PROTO_UDP_HDR_LEN];
+	unsigned cnt;
+
+	CU_ASSERT_EQUAL_FATAL(proto_udp_split_init(&sp, request_id, &in, 1, total, 0), n);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *frame = rte_pktmbuf_mtod_offset(reply.dgrams[i], const uint8_t *,
+							       UDP_REPLY_HDRS - UDP_FRAME_HDR_LEN);
+		long len = proto_udp_split_next(&sp, hdr, piece, 4, &cnt);
+
+		CU_ASSERT_EQUAL(memcmp(frame, hdr, sizeof(hdr)), 0);
+		CU_ASSERT_EQUAL(len, (long)(rte_pktmbuf_pkt_len(reply.dgrams[i]) - UDP_REPLY_HDRS));
+		CU_ASSERT_EQUAL_FATAL(cnt, 1);
+		CU_ASSERT_EQUAL(memcmp(frame + sizeof(hdr), piece[0].iov_base, piece[0].iov_len), 0);
+	}
+	CU_ASSERT_EQUAL(proto_udp_split_next(&sp, hdr, piece, 4, &cnt), 0);
+}
+
 /* Write `total` bytes of `big` in pieces of `piece`, then check the split. */
 static void check_split(size_t total, size_t piece)
 {
@@ -139,6 +165,7 @@ static void check_split(size_t total, size_t piece)
 		off += len;
 	}
 	CU_ASSERT_EQUAL(off, total);
+	check_same_as_splitter(n, total, 7);
 	udp_reply_abort(&reply);
 }
 
