@@ -7,136 +7,194 @@
 
 #include "net/net_counters.h"
 
-#define OUT_HEADROOM 65536 /* reply lines around the largest value */
-
 static struct tcp_mc_conn *mc_of(struct tcp_service *svc, const struct tcp_conn *c)
 {
 	return &svc->conns[tcp_conn_id(c)];
 }
 
-/*
- * A reply larger than the send space goes as one chain of mbufs the engine
- * references without copying again; the engine accepts one such chain beyond
- * its buffer, after which the connection waits for on_writable.
- */
-static int send_chain(struct tcp_service *svc, struct tcp_conn *c, const struct proto_out *o)
+/* ---- the reply: proto_out segments that are payload mbufs ---- */
+
+#define POOL_CHECK_EVERY 32 /* segments between two looks at the pool's level */
+
+static void seg_use(struct proto_out *o, struct rte_mbuf *m)
 {
-	struct rte_mbuf *head = NULL, *tail = NULL;
-
-	for (unsigned int i = 0; i < o->iov_cnt; i++) {
-		const char *p = o->iov[i].iov_base;
-		size_t left = o->iov[i].iov_len;
-
-		while (left > 0) {
-			size_t room = tail != NULL ? rte_pktmbuf_tailroom(tail) : 0;
-			char *dst;
-
-			if (room == 0) {
-				struct rte_mbuf *m = rte_pktmbuf_alloc(svc->pool);
-
-				if (m == NULL)
-					goto nobufs;
-				if (head == NULL)
-					head = m;
-				else if (rte_pktmbuf_chain(head, m) < 0) {
-					rte_pktmbuf_free(m);
-					goto nobufs;
-				}
-				tail = m;
-				room = rte_pktmbuf_tailroom(tail);
-			}
-			room = RTE_MIN(room, left);
-			dst = rte_pktmbuf_append(head, room);
-			if (dst == NULL)
-				goto nobufs;
-			memcpy(dst, p, room);
-			p += room;
-			left -= room;
-		}
-	}
-	if (head == NULL)
-		return 0;
-	if (tcp_send_mbuf(c, head) == 0)
-		return 0;
-	rte_pktmbuf_free(head);
-	return -EPIPE;
-nobufs:
-	if (head != NULL)
-		rte_pktmbuf_free(head);
-	net_count(&svc->ctr.tcp_reply_nobufs, 1);
-	return -ENOBUFS;
+	o->buf = rte_pktmbuf_mtod(m, char *);
+	o->cap = m->buf_len;
 }
 
-/* Hand a reply to the engine: copied if it fits the send space, chained if not. */
-static int send_reply(struct tcp_service *svc, struct tcp_conn *c, const struct proto_out *o)
+/* The current segment is full: the next mbuf. A pool running low pauses the reply. */
+static int seg_next(struct proto_out *o)
 {
-	if (o->total == 0)
-		return 0;
-	net_count(&svc->ctr.tcp_reply_bytes, o->total);
-	if (o->total > tcp_send_space(c))
-		return send_chain(svc, c, o);
-	for (unsigned int i = 0; i < o->iov_cnt; i++)
-		if (tcp_send(c, o->iov[i].iov_base, o->iov[i].iov_len) !=
-		    (int)o->iov[i].iov_len)
-			return -EPIPE;
+	struct tcp_service *svc = o->segs->ctx;
+	struct rte_mbuf *m;
+
+	if ((o->seg + 1) % POOL_CHECK_EVERY == 0 &&
+	    rte_mempool_avail_count(svc->pool) < svc->pool_reserve) {
+		svc->pool_low = 1;
+		o->limit = 1; /* stop at the next key */
+	}
+	m = rte_pktmbuf_alloc(svc->pool);
+	if (m == NULL) {
+		net_count(&svc->ctr.tcp_reply_nobufs, 1);
+		return -ENOBUFS;
+	}
+	m->data_off = 0; /* payload only: the engine builds headers in mbufs of its own */
+	if (svc->out_tail != NULL) {
+		svc->out_tail->data_len = (uint16_t)o->used;
+		svc->out_tail->next = m;
+	} else {
+		svc->out_head = m;
+	}
+	svc->out_tail = m;
+	seg_use(o, m);
 	return 0;
+}
+
+/* Free the mbufs after `m` (all of them if m is NULL). */
+static void seg_free_after(struct tcp_service *svc, struct rte_mbuf *m)
+{
+	struct rte_mbuf *rest = m != NULL ? m->next : svc->out_head;
+
+	if (m != NULL)
+		m->next = NULL;
+	else
+		svc->out_head = NULL;
+	svc->out_tail = m;
+	while (rest != NULL) {
+		struct rte_mbuf *next = rest->next;
+
+		rest->next = NULL;
+		rte_pktmbuf_free_seg(rest);
+		rest = next;
+	}
+}
+
+/* An optimistic read retried across segments: back to segment `seg`. */
+static void seg_back(struct proto_out *o, unsigned seg)
+{
+	struct tcp_service *svc = o->segs->ctx;
+	struct rte_mbuf *m = NULL;
+
+	if (seg > 0)
+		for (m = svc->out_head; --seg > 0; m = m->next)
+			;
+	seg_free_after(svc, m);
+	if (m != NULL)
+		seg_use(o, m);
+	else
+		o->buf = NULL, o->cap = 0;
+}
+
+/* A fresh reply that should stop (between keys) once it holds `limit` bytes. */
+static struct proto_out *reply_begin(struct tcp_service *svc, uint32_t limit)
+{
+	proto_out_init_segmented(&svc->out, &svc->segs);
+	svc->out.limit = limit;
+	return &svc->out;
+}
+
+/* Hand the reply's chain to the engine (it takes ownership), or drop it. */
+static int reply_flush(struct tcp_service *svc, struct tcp_conn *c, int send)
+{
+	struct rte_mbuf *head = svc->out_head;
+
+	if (head == NULL)
+		return 0;
+	svc->out_tail->data_len = (uint16_t)svc->out.used;
+	svc->out_head = svc->out_tail = NULL;
+	if (send) {
+		net_count(&svc->ctr.tcp_reply_bytes, svc->out.total);
+		if (tcp_send_mbuf(c, head) == 0)
+			return 0;
+	}
+	while (head != NULL) {
+		struct rte_mbuf *next = head->next;
+
+		head->next = NULL;
+		rte_pktmbuf_free_seg(head);
+		head = next;
+	}
+	return send ? -EPIPE : 0;
+}
+
+/* ---- serving a connection ---- */
+
+static void conn_done(struct tcp_service *svc, struct tcp_conn *c, struct tcp_mc_conn *mc)
+{
+	mc->open = 0;
+	process_conn_close(&svc->pw, &mc->pc);
+	tcp_close(c);
+}
+
+static void starve(struct tcp_service *svc, struct tcp_conn *c, struct tcp_mc_conn *mc)
+{
+	if (mc->starved)
+		return;
+	mc->starved = 1;
+	svc->starved[svc->nstarved++] = tcp_conn_id(c);
+	net_count(&svc->ctr.tcp_pool_waits, 1);
 }
 
 /*
  * Run the connection's received bytes a line at a time (a line holds at most
- * one request, so one reply at a time is built), sending each reply before
- * the next line is read; stop while the peer is not reading.
+ * one request) into one reply, until the input runs out or the reply fills
+ * the free send space; then send it. A multiget that pauses keeps its line
+ * unconsumed (its keys point into it) and resumes first next time.
  */
 static void serve(struct tcp_service *svc, struct tcp_conn *c)
 {
 	struct tcp_mc_conn *mc = mc_of(svc, c);
-	struct tcp_iov in[8];
-	int n;
+	enum process_status st = PROCESS_OK;
+	struct proto_out *o;
+	struct tcp_iov in[1];
+	uint32_t space;
 
-	while (mc->open && (n = tcp_recv_peek(c, in, 8)) > 0) {
-		const uint8_t *p = in[0].base;
-		uint32_t len = in[0].len;
-		const uint8_t *nl;
-		struct proto_out o;
-		enum process_status st;
+	if (!mc->open)
+		return;
+	if (svc->pool_low) {
+		starve(svc, c, mc);
+		return; /* tcp_service_retry brings us back */
+	}
+	space = tcp_send_space(c);
+	if (space == 0) {
+		net_count(&svc->ctr.tcp_backpressure, 1);
+		tcp_want_writable(c);
+		return; /* on_writable brings us back */
+	}
+	o = reply_begin(svc, space);
+	if (mc->pc.paused) {
+		st = process_resume(&svc->pw, &mc->pc, svc->now, o);
+		if (st != PROCESS_PAUSED) {
+			tcp_recv_consume(c, mc->paused_len);
+			mc->paused_len = 0;
+		}
+	}
+	while (st == PROCESS_OK && !proto_out_paused(o) && tcp_recv_peek(c, in, 1) > 0) {
+		const uint8_t *nl = memchr(in[0].base, '\n', in[0].len);
+		uint32_t len = nl != NULL ? (uint32_t)(nl - in[0].base + 1) : in[0].len;
 
-		if (tcp_send_space(c) == 0) {
-			net_count(&svc->ctr.tcp_backpressure, 1);
-			return; /* on_writable brings us back */
-		}
-		if (svc->pool_low) {
-			if (!mc->starved) {
-				mc->starved = 1;
-				svc->starved[svc->nstarved++] = tcp_conn_id(c);
-				net_count(&svc->ctr.tcp_pool_waits, 1);
-			}
-			return; /* tcp_service_retry brings us back */
-		}
-		nl = memchr(p, '\n', len);
-		if (nl != NULL)
-			len = (uint32_t)(nl - p + 1);
-		proto_out_init(&o, svc->out_buf, svc->out_cap, svc->iov, TCP_SERVICE_IOV_MAX);
-		st = process_input(&svc->pw, &mc->pc, (const char *)p, len, svc->now, &o);
-		tcp_recv_consume(c, len);
+		st = process_input(&svc->pw, &mc->pc, (const char *)in[0].base, len, svc->now, o);
 		net_count(&svc->ctr.tcp_requests_bytes, len);
-		if (o.error != 0) {
-			net_count(&svc->ctr.tcp_reply_too_large, 1);
-			st = PROCESS_CLOSE;
-		} else if (send_reply(svc, c, &o) < 0) {
-			st = PROCESS_CLOSE;
-		}
-		if (st == PROCESS_CLOSE) {
-			mc->open = 0;
-			process_conn_close(&svc->pw, &mc->pc);
-			tcp_close(c);
-			return;
-		}
+		if (st == PROCESS_PAUSED)
+			mc->paused_len = len - (uint32_t)mc->pc.paused_rest;
+		else
+			tcp_recv_consume(c, len);
 	}
-	if (mc->open && tcp_recv_avail(c) == 0 && tcp_peer_closed(c)) {
-		mc->open = 0;
-		process_conn_close(&svc->pw, &mc->pc);
-		tcp_close(c);
+	if (reply_flush(svc, c, o->error == 0) < 0 || st == PROCESS_CLOSE) {
+		conn_done(svc, c, mc);
+		return;
 	}
+	if (st == PROCESS_PAUSED || proto_out_paused(o)) {
+		if (st == PROCESS_PAUSED)
+			net_count(&svc->ctr.tcp_reply_pauses, 1);
+		if (svc->pool_low)
+			starve(svc, c, mc);
+		else
+			tcp_want_writable(c);
+		return;
+	}
+	if (tcp_recv_avail(c) == 0 && tcp_peer_closed(c))
+		conn_done(svc, c, mc);
 }
 
 void tcp_service_retry(struct tcp_service *svc)
@@ -166,6 +224,7 @@ static void on_open(struct tcp_conn *c, void *ctx)
 	process_conn_init(&mc->pc, &pcfg);
 	mc->open = 1;
 	mc->starved = 0;
+	mc->paused_len = 0;
 }
 
 static void on_data(struct tcp_conn *c, void *ctx)
@@ -185,10 +244,8 @@ static void on_close(struct tcp_conn *c, void *ctx)
 
 static void service_free(struct tcp_service *svc)
 {
-	rte_free(svc->out_buf);
 	rte_free(svc->conns);
 	rte_free(svc->starved);
-	svc->out_buf = NULL;
 	svc->conns = NULL;
 	svc->starved = NULL;
 }
@@ -201,10 +258,10 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 	memset(&svc->ctr, 0, sizeof(svc->ctr));
 	svc->pool = pool;
 	svc->item_size_max = item_size_max;
-	svc->out_cap = (size_t)item_size_max + OUT_HEADROOM;
+	svc->segs = (struct proto_out_segments){.next = seg_next, .back = seg_back, .ctx = svc};
+	svc->out_head = svc->out_tail = NULL;
 	if (process_worker_init(&svc->pw, store, tid) < 0)
 		return -EINVAL;
-	svc->out_buf = rte_malloc_socket("tcp_out", svc->out_cap, 64, cfg->socket_id);
 	svc->conns = rte_zmalloc_socket("tcp_mc_conns", sizeof(*svc->conns) * cfg->max_conns,
 					RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	svc->starved = rte_malloc_socket("tcp_starved", sizeof(*svc->starved) * cfg->max_conns, 0,
@@ -212,7 +269,7 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 	svc->nstarved = 0;
 	svc->pool_low = 0;
 	svc->pool_reserve = pool->size / 4;
-	if (svc->out_buf == NULL || svc->conns == NULL || svc->starved == NULL) {
+	if (svc->conns == NULL || svc->starved == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}

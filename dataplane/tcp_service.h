@@ -1,13 +1,19 @@
 /*
  * memcache over TCP, per worker: the TCP engine (dataplane/tcp) owns the
  * connections, the executor (dataplane/process) runs their bytes against the
- * store, and replies go back through tcp_send (small) or as an mbuf chain
- * handed to tcp_send_mbuf (large). A connection whose peer does not read
- * stops being read: its input stays in the engine's receive buffer and the
- * advertised window closes, so a slow reader costs bounded memory. The same
- * happens to every connection while the mbuf pool runs low (below a quarter):
- * requests wait, unread, instead of failing for want of buffers; the worker
- * calls tcp_service_retry() every loop to resume them.
+ * store and writes replies straight into mbufs (a segmented proto_out: the
+ * store copies a value once, into packet buffers), and the chain goes to the
+ * engine with tcp_send_mbuf, which never copies it again.
+ *
+ * Replies stream: the executor stops between the keys of a multiget once the
+ * reply reached the connection's free send space, the chain so far is sent,
+ * and the request resumes when the peer has read half of snd_buf. So any
+ * multiget is answered, and a connection whose peer does not read holds at
+ * most snd_buf plus one value: its input stays in the engine's receive buffer
+ * and the advertised window closes. The same happens to every connection
+ * while the mbuf pool runs low (below a quarter): requests wait instead of
+ * failing for want of buffers; the worker calls tcp_service_retry() every
+ * loop to resume them.
  */
 #ifndef DPCACHE_TCP_SERVICE_H
 #define DPCACHE_TCP_SERVICE_H
@@ -20,13 +26,11 @@
 #include "process/process.h"
 #include "tcp/tcp.h"
 
-#define TCP_SERVICE_IOV_MAX 1024
-
 #define TCP_SERVICE_COUNTERS(X)                                                                    \
 	X(tcp_requests_bytes, "request bytes run through the executor")                           \
 	X(tcp_reply_bytes, "reply bytes handed to the TCP engine")                                \
 	X(tcp_reply_nobufs, "connections closed: no mbufs for a reply")                           \
-	X(tcp_reply_too_large, "connections closed: one request's reply exceeded the buffer")     \
+	X(tcp_reply_pauses, "times a multiget's reply stopped between keys until the peer read")  \
 	X(tcp_backpressure, "times a connection stopped being read until its peer read")          \
 	X(tcp_pool_waits, "times a connection waited for the mbuf pool to refill")
 
@@ -40,7 +44,8 @@ struct tcp_service_counters {
 struct tcp_mc_conn {
 	struct process_conn pc;
 	int open;
-	int starved; /* on the service's list of connections waiting for mbufs */
+	int starved;	     /* on the service's list of connections waiting for mbufs */
+	uint32_t paused_len; /* input bytes of a paused multiget, consumed when it ends */
 };
 
 struct tcp_service {
@@ -55,9 +60,10 @@ struct tcp_service {
 	uint32_t nstarved;
 	uint32_t *starved; /* connection ids waiting for mbufs */
 	struct tcp_service_counters ctr;
-	size_t out_cap;
-	char *out_buf;
-	struct iovec iov[TCP_SERVICE_IOV_MAX];
+	/* The reply being built: a chain of payload mbufs (proto_out segments). */
+	struct proto_out out;
+	struct proto_out_segments segs;
+	struct rte_mbuf *out_head, *out_tail;
 };
 
 /*

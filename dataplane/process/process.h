@@ -47,6 +47,11 @@ struct process_conn {
 	struct proto_request preq; /* the request of the pending value (spans not valid) */
 	char pkey[PROTO_KEY_MAX + 1];
 	uint32_t pkey_len;
+	/* A multiget paused at the reply's soft limit (process_resume). */
+	bool paused;
+	uint32_t get_pos;		/* where its key list goes on */
+	size_t paused_rest;		/* input bytes after it, not parsed yet */
+	struct proto_request get_req;	/* its spans point into the input or the parser */
 };
 
 /*
@@ -63,6 +68,7 @@ void process_conn_close(struct process_worker *w, struct process_conn *c);
 enum process_status {
 	PROCESS_OK = 0,	   /* all input consumed, replies in `out` */
 	PROCESS_CLOSE = 1, /* send `out`, then close (quit, or memcached closes too) */
+	PROCESS_PAUSED = 2, /* a multiget stopped at out's soft limit: see process_resume */
 };
 
 /*
@@ -73,5 +79,19 @@ enum process_status {
  */
 enum process_status process_input(struct process_worker *w, struct process_conn *c, const char *buf,
 				  size_t len, uint32_t now, struct proto_out *out);
+
+/*
+ * Streaming (out->limit set, e.g. a segmented reply in packet buffers): a
+ * multiget stops between two keys once out reached its limit and
+ * process_input returns PROCESS_PAUSED, having parsed the input up to the
+ * end of that request (c->paused_rest bytes after it are left for later).
+ * Send what `out` holds; when there is room again call process_resume(),
+ * which goes on from the next key (PROCESS_PAUSED again, or PROCESS_OK once
+ * END is written, or PROCESS_CLOSE). Until then the input passed in must stay
+ * in place and unchanged, and no other input may be given: the request's
+ * keys point into it (or into the parser's line buffer).
+ */
+enum process_status process_resume(struct process_worker *w, struct process_conn *c, uint32_t now,
+				   struct proto_out *out);
 
 #endif

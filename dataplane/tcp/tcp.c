@@ -608,6 +608,11 @@ int tcp_send_mbuf(struct tcp_conn *c, struct rte_mbuf *payload)
 	return 0;
 }
 
+void tcp_want_writable(struct tcp_conn *c)
+{
+	c->flags2 |= TCP_CF2_WANT_WRITABLE;
+}
+
 void tcp_close(struct tcp_conn *c)
 {
 	if (!conn_can_send(c))

@@ -283,6 +283,13 @@ int tcp_send(struct tcp_conn *c, const void *buf, size_t len);
  */
 int tcp_send_mbuf(struct tcp_conn *c, struct rte_mbuf *payload);
 
+/*
+ * Ask for on_writable once half of snd_buf is free again (e.g. the
+ * application stopped producing because the buffer is full). Only ACKs of
+ * queued data bring it: call it while data is queued.
+ */
+void tcp_want_writable(struct tcp_conn *c);
+
 /* Send FIN after the queued data; on_close follows when the close completes. */
 void tcp_close(struct tcp_conn *c);
 

@@ -249,20 +249,58 @@ struct proto_out {
 	unsigned iov_cnt;
 	size_t total; /* bytes of reply so far */
 	int error;
+	/* Segmented output (proto_out_init_segmented); NULL for one buffer. */
+	const struct proto_out_segments *segs;
+	unsigned seg; /* number of the current segment (1, 2, ...; 0: none yet) */
+	/**
+	 * Soft limit: a request that can stop between items (a multiget) stops
+	 * once `total` reaches it (proto_out_paused); 0 = none. The transport
+	 * sets it to what it can take now and may lower it from next().
+	 */
+	size_t limit;
+};
+
+/**
+ * A reply written straight into a chain of buffers the transport owns (e.g.
+ * packet buffers), so values are copied once. Header bytes and values spill
+ * from one segment into the next; nothing is referenced, iovecs are unused.
+ */
+struct proto_out_segments {
+	/**
+	 * Segment o->seg is full (o->used bytes; 0 when there is none yet):
+	 * set o->buf and o->cap (> 0) to the next one, numbered o->seg + 1 (the
+	 * composer increments o->seg after). Returns 0 or a negative errno,
+	 * which fails the reply (sticky in o->error).
+	 */
+	int (*next)(struct proto_out *o);
+	/**
+	 * A rewind: drop the segments after number `seg` and make that one
+	 * current again (o->buf, o->cap); the composer restores o->used.
+	 */
+	void (*back)(struct proto_out *o, unsigned seg);
+	void *ctx;
 };
 
 void proto_out_init(struct proto_out *o, char *buf, size_t cap, struct iovec *iov,
 		    unsigned iov_cap);
+/** A reply in segments (see struct proto_out_segments); the first comes at the first byte. */
+void proto_out_init_segmented(struct proto_out *o, const struct proto_out_segments *segs);
+/** True once a soft limit is set and reached: stop at the next item boundary. */
+static inline bool proto_out_paused(const struct proto_out *o)
+{
+	return o->limit != 0 && o->total >= o->limit;
+}
 /** Copy bytes into the reply. */
 int proto_out_copy(struct proto_out *o, const void *p, size_t n);
-/** Reference bytes (they must outlive the reply). */
+/** Reference bytes (they must outlive the reply); a segmented reply copies them. */
 int proto_out_ref(struct proto_out *o, const void *p, size_t n);
-/** Copy the whole reply into `dst` (tests, UDP); returns its length or -ENOSPC. */
+/** Copy the whole reply into `dst` (tests, UDP); its length, -ENOSPC or -ENOTSUP (segmented). */
 long proto_out_flatten(const struct proto_out *o, void *dst, size_t cap);
 
 /**
  * Reserve `n` bytes of the buffer for the caller to fill (e.g. a store that
  * copies a value straight into the reply: the one copy); NULL if no room.
+ * A segmented reply reserves within one segment (NULL if `n` exceeds one).
  */
 void *proto_out_reserve(struct proto_out *o, size_t n);
 
@@ -271,6 +309,7 @@ struct proto_out_mark {
 	size_t used, total;
 	unsigned iov_cnt;
 	size_t last_len;
+	unsigned seg;
 };
 void proto_out_mark(const struct proto_out *o, struct proto_out_mark *m);
 /** Forget everything written after `m` (and a sticky error). */

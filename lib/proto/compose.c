@@ -25,12 +25,75 @@ void proto_out_init(struct proto_out *o, char *buf, size_t cap, struct iovec *io
 	o->iov_cnt = 0;
 	o->total = 0;
 	o->error = 0;
+	o->segs = NULL;
+	o->seg = 0;
+	o->limit = 0;
+}
+
+void proto_out_init_segmented(struct proto_out *o, const struct proto_out_segments *segs)
+{
+	proto_out_init(o, NULL, 0, NULL, 0);
+	o->segs = segs;
 }
 
 static int out_fail(struct proto_out *o)
 {
 	o->error = -ENOSPC;
 	return o->error;
+}
+
+/* A segmented reply moves on to its next segment. */
+static int out_next_seg(struct proto_out *o)
+{
+	int rc = o->segs->next(o);
+
+	if (rc < 0) {
+		o->error = rc;
+		return rc;
+	}
+	o->seg++;
+	o->used = 0;
+	return 0;
+}
+
+/* Take `n` bytes of one segment (the next one if the current is short). */
+static char *seg_take(struct proto_out *o, size_t n)
+{
+	char *p;
+
+	if (o->cap - o->used < n) {
+		if (out_next_seg(o) < 0)
+			return NULL;
+		if (o->cap < n) {
+			out_fail(o);
+			return NULL;
+		}
+	}
+	p = o->buf + o->used;
+	o->used += n;
+	o->total += n;
+	return p;
+}
+
+/* Copy into a segmented reply, spilling over as many segments as it takes. */
+static int seg_copy(struct proto_out *o, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t room = o->cap - o->used, k;
+
+		if (room == 0) {
+			if (out_next_seg(o) < 0)
+				return o->error;
+			continue;
+		}
+		k = n < room ? n : room;
+		memcpy(o->buf + o->used, p, k);
+		o->used += k;
+		o->total += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
 }
 
 /* Take `n` bytes of the buffer, in the last iovec if it ends where they start. */
@@ -41,6 +104,8 @@ static char *out_take(struct proto_out *o, size_t n)
 
 	if (o->error != 0)
 		return NULL;
+	if (o->segs != NULL)
+		return seg_take(o, n);
 	if (o->cap - o->used < n) {
 		out_fail(o);
 		return NULL;
@@ -68,6 +133,8 @@ int proto_out_copy(struct proto_out *o, const void *p, size_t n)
 
 	if (n == 0)
 		return o->error;
+	if (o->segs != NULL)
+		return o->error != 0 ? o->error : seg_copy(o, p, n);
 	dst = out_take(o, n);
 	if (dst == NULL)
 		return o->error;
@@ -81,6 +148,8 @@ int proto_out_ref(struct proto_out *o, const void *p, size_t n)
 		return o->error;
 	if (n == 0)
 		return 0;
+	if (o->segs != NULL)
+		return seg_copy(o, p, n);
 	if (o->iov_cnt == o->iov_cap)
 		return out_fail(o);
 	o->iov[o->iov_cnt].iov_base = (void *)(uintptr_t)p;
@@ -101,10 +170,15 @@ void proto_out_mark(const struct proto_out *o, struct proto_out_mark *m)
 	m->total = o->total;
 	m->iov_cnt = o->iov_cnt;
 	m->last_len = o->iov_cnt > 0 ? o->iov[o->iov_cnt - 1].iov_len : 0;
+	m->seg = o->seg;
 }
 
 void proto_out_rewind(struct proto_out *o, const struct proto_out_mark *m)
 {
+	if (o->segs != NULL && m->seg != o->seg) {
+		o->segs->back(o, m->seg);
+		o->seg = m->seg;
+	}
 	o->used = m->used;
 	o->total = m->total;
 	o->iov_cnt = m->iov_cnt;
@@ -118,6 +192,8 @@ long proto_out_flatten(const struct proto_out *o, void *dst, size_t cap)
 	size_t off = 0;
 	unsigned i;
 
+	if (o->segs != NULL)
+		return -ENOTSUP;
 	if (o->total > cap)
 		return -ENOSPC;
 	for (i = 0; i < o->iov_cnt; i++) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """pymemcache against dpcached over TCP: values of 0 B to 1 MB set and read
-back byte for byte, multigets, cas, incr, delete, and 20 pipelining clients.
+back byte for byte, multigets (one of 20 values of 1 MB: 20 MB streamed),
+cas, incr, delete, and 20 pipelining clients.
 
   tcp_roundtrip.py HOST PORT [SETS_PER_CLIENT]
 """
@@ -27,12 +28,18 @@ def main():
             fails.append("set t%d" % n)
         if c.get("t%d" % n) != value(n):
             fails.append("get t%d" % n)
-    # A multiget whose reply fits one request's reply buffer (item size + 64 KB).
-    some = [n for n in SIZES if n <= 500000]
-    many = c.get_many(["t%d" % n for n in some] + ["absent"])
-    if sorted(many) != sorted("t%d" % n for n in some) or any(
-            many["t%d" % n] != value(n) for n in some):
+    many = c.get_many(["t%d" % n for n in SIZES] + ["absent"])
+    if sorted(many) != sorted("t%d" % n for n in SIZES) or any(
+            many["t%d" % n] != value(n) for n in SIZES):
         fails.append("get_many")
+    # A multiget far larger than any buffer: 20 values of 1 MB (20 MB) streamed.
+    big = {"big%d" % i: value(1024 * 1024 - 512, i) for i in range(20)}
+    for k, v in big.items():
+        c.set(k, v, noreply=False)
+    got = c.get_many(list(big))
+    if got != big:
+        fails.append("get of 20 x 1 MB: %d of 20 values right" %
+                      sum(got.get(k) == v for k, v in big.items()))
     v, cas = c.gets("t100")
     if not c.cas("t100", b"new", cas) or c.cas("t100", b"newer", cas):
         fails.append("cas")

@@ -345,6 +345,82 @@ static void test_out_reserve(void)
 	reset();
 }
 
+/* A segmented reply: 7-byte segments, as a transport's packet buffers. */
+static char seg_mem[16][7];
+static unsigned seg_used[16], seg_n, seg_fail_at;
+
+static int seg_next_7(struct proto_out *o)
+{
+	if (o->seg > 0)
+		seg_used[o->seg - 1] = (unsigned)o->used;
+	if (seg_n + 1 == seg_fail_at || seg_n == 16)
+		return -ENOBUFS;
+	o->buf = seg_mem[seg_n++];
+	o->cap = sizeof(seg_mem[0]);
+	return 0;
+}
+
+static void seg_back_7(struct proto_out *o, unsigned seg)
+{
+	seg_n = seg;
+	o->buf = seg > 0 ? seg_mem[seg - 1] : NULL;
+	o->cap = seg > 0 ? sizeof(seg_mem[0]) : 0;
+}
+
+static size_t seg_flat(const struct proto_out *o, char *dst)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < seg_n; i++) {
+		unsigned u = i + 1 == o->seg ? (unsigned)o->used : seg_used[i];
+
+		memcpy(dst + n, seg_mem[i], u);
+		n += u;
+	}
+	return n;
+}
+
+static void test_out_segmented(void)
+{
+	static const struct proto_out_segments ops = {seg_next_7, seg_back_7, NULL};
+	struct proto_out so;
+	struct proto_out_mark m;
+	char flat[128];
+	size_t n;
+
+	seg_n = 0;
+	seg_fail_at = 0;
+	proto_out_init_segmented(&so, &ops);
+	CU_ASSERT_FALSE(proto_out_paused(&so));
+	proto_compose_value(&so, span("key"), 1, "0123456789", 10, false, 0);
+	proto_out_mark(&so, &m);
+	proto_compose_value(&so, span("k2"), 0, "XXXXXXXXXXXXXXXX", 16, false, 0);
+	proto_out_rewind(&so, &m); /* a retry across segments goes back */
+	proto_compose_value_line(&so, span("k2"), 0, 3, false, 0);
+	CU_ASSERT_EQUAL(proto_out_copy(&so, "abc", 3), 0);
+	proto_compose_line(&so, "");
+	proto_compose_reply(&so, NULL, PROTO_R_END);
+	CU_ASSERT_EQUAL(so.error, 0);
+	n = seg_flat(&so, flat);
+	CU_ASSERT_EQUAL(n, so.total);
+	CU_ASSERT(n == 52 && memcmp(flat, "VALUE key 1 10\r\n0123456789\r\nVALUE k2 0 3\r\nabc\r\nEND\r\n", n) == 0);
+	CU_ASSERT(seg_n > 1);
+	CU_ASSERT_EQUAL(proto_out_flatten(&so, flat, sizeof(flat)), -ENOTSUP);
+	CU_ASSERT_PTR_NOT_NULL(proto_out_reserve(&so, 7)); /* within one segment */
+	CU_ASSERT_PTR_NULL(proto_out_reserve(&so, 8));
+	/* The soft limit, and a transport out of buffers. */
+	seg_n = 0;
+	seg_fail_at = 3;
+	proto_out_init_segmented(&so, &ops);
+	so.limit = 12;
+	proto_compose_line(&so, "123456789");
+	CU_ASSERT_FALSE(proto_out_paused(&so));
+	proto_compose_line(&so, "x");
+	CU_ASSERT_TRUE(proto_out_paused(&so));
+	CU_ASSERT_EQUAL(proto_compose_line(&so, "too much"), -ENOBUFS);
+	CU_ASSERT_EQUAL(so.error, -ENOBUFS);
+}
+
 /* Header-only forms, for values the caller copies in itself. */
 static void test_lines_only(void)
 {
@@ -431,6 +507,7 @@ static const struct cunit_test tests[] = {
     {"meta_debug", test_meta_debug},
     {"out_limits", test_out_limits},
     {"out_reserve", test_out_reserve},
+    {"out_segmented", test_out_segmented},
     {"lines_only", test_lines_only},
     {"udp_parse", test_udp_parse},
     {"udp_split", test_udp_split},
