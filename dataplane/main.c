@@ -213,6 +213,7 @@ static int worker_tcp_setup(struct worker *w, unsigned int lcore, unsigned int t
 	if (tcp_service_setup(w->tcp_svc, &cfg, w->store, tid, opts->item_size_max, pool) < 0)
 		return -ENOMEM;
 	w->tcp_svc->pw.settings = &process_settings;
+	w->tcp_svc->udp_port = (uint16_t)opts->udp_port; /* stats conns lists it */
 	return 0;
 }
 

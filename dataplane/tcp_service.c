@@ -1,7 +1,11 @@
 #include "tcp_service.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_malloc.h>
 
@@ -50,6 +54,18 @@ static int seg_next(struct proto_out *o)
 	return 0;
 }
 
+/* Free a list of segments linked by ->next (not an mbuf packet: no nb_segs). */
+static void seg_free_list(struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+}
+
 /* Free the mbufs after `m` (all of them if m is NULL). */
 static void seg_free_after(struct tcp_service *svc, struct rte_mbuf *m)
 {
@@ -60,13 +76,7 @@ static void seg_free_after(struct tcp_service *svc, struct rte_mbuf *m)
 	else
 		svc->out_head = NULL;
 	svc->out_tail = m;
-	while (rest != NULL) {
-		struct rte_mbuf *next = rest->next;
-
-		rest->next = NULL;
-		rte_pktmbuf_free_seg(rest);
-		rest = next;
-	}
+	seg_free_list(rest);
 }
 
 /* An optimistic read retried across segments: back to segment `seg`. */
@@ -107,13 +117,7 @@ static int reply_flush(struct tcp_service *svc, struct tcp_conn *c, int send)
 		if (tcp_send_mbuf(c, head) == 0)
 			return 0;
 	}
-	while (head != NULL) {
-		struct rte_mbuf *next = head->next;
-
-		head->next = NULL;
-		rte_pktmbuf_free_seg(head);
-		head = next;
-	}
+	seg_free_list(head);
 	return send ? -EPIPE : 0;
 }
 
@@ -173,7 +177,10 @@ static void serve(struct tcp_service *svc, struct tcp_conn *c)
 		const uint8_t *nl = memchr(in[0].base, '\n', in[0].len);
 		uint32_t len = nl != NULL ? (uint32_t)(nl - in[0].base + 1) : in[0].len;
 
+		mc->last_cmd = svc->now;
+		svc->serving = tcp_conn_id(c);
 		st = process_input(&svc->pw, &mc->pc, (const char *)in[0].base, len, svc->now, o);
+		svc->serving = -1;
 		net_count(&svc->ctr.tcp_requests_bytes, len);
 		if (st == PROCESS_PAUSED)
 			mc->paused_len = len - (uint32_t)mc->pc.paused_rest;
@@ -225,6 +232,7 @@ static void on_open(struct tcp_conn *c, void *ctx)
 	mc->open = 1;
 	mc->starved = 0;
 	mc->paused_len = 0;
+	mc->last_cmd = svc->now;
 }
 
 static void on_data(struct tcp_conn *c, void *ctx)
@@ -240,6 +248,100 @@ static void on_close(struct tcp_conn *c, void *ctx)
 	if (mc->open)
 		process_conn_close(&svc->pw, &mc->pc);
 	mc->open = 0;
+}
+
+/* ---- stats conns ---- */
+
+static struct tcp_service *services[RTE_MAX_LCORE];
+
+static void conn_stat(struct proto_out *out, uint64_t id, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void conn_stat(struct proto_out *out, uint64_t id, const char *name, const char *fmt, ...)
+{
+	char key[48], val[64];
+	va_list ap;
+
+	snprintf(key, sizeof(key), "%llu:%s", (unsigned long long)id, name);
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	proto_compose_stat(out, key, val);
+}
+
+static void ip_str(uint32_t ip_be, char *buf)
+{
+	struct in_addr in = {.s_addr = ip_be};
+
+	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+/* memcached's state names, for what this connection is doing. */
+static const char *conn_state_name(const struct tcp_service *svc, const struct tcp_mc_conn *mc,
+				   uint32_t id)
+{
+	if (svc->serving == (int64_t)id)
+		return "conn_parse_cmd";
+	if (!mc->open)
+		return "conn_closing";
+	if (mc->pc.paused)
+		return "conn_mwrite";
+	if (mc->pc.pending)
+		return "conn_nread";
+	return "conn_read";
+}
+
+static void service_stats_conns(const struct tcp_service *svc, struct proto_out *out, uint32_t now,
+				const char *local)
+{
+	uint32_t max = svc->tw.cfg.max_conns;
+
+	if (svc->udp_port != 0) {
+		uint64_t id = 1 + svc->index;
+
+		conn_stat(out, id, "UDP", "UDP");
+		conn_stat(out, id, "addr", "udp:%s:%u", local, svc->udp_port);
+		conn_stat(out, id, "state", "conn_read");
+		conn_stat(out, id, "secs_since_last_cmd", "%u", now - svc->started);
+	}
+	for (uint32_t i = 0; i < max; i++) {
+		const struct tcp_conn *c = &svc->tw.conns[i];
+		const struct tcp_mc_conn *mc = &svc->conns[i];
+		uint64_t id = TCP_SERVICE_CONN_ID0 + (uint64_t)svc->index * max + i;
+		char peer[INET_ADDRSTRLEN];
+		uint8_t state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+
+		if (state == TCP_CLOSED || state == TCP_SYN_RECEIVED)
+			continue;
+		ip_str(c->rip, peer);
+		conn_stat(out, id, "addr", "tcp:%s:%u", peer, rte_be_to_cpu_16(c->rport));
+		conn_stat(out, id, "listen_addr", "tcp:%s:%u", local, svc->tw.cfg.port);
+		conn_stat(out, id, "state", "%s", conn_state_name(svc, mc, i));
+		conn_stat(out, id, "secs_since_last_cmd", "%u",
+			  now > mc->last_cmd ? now - mc->last_cmd : 0);
+	}
+}
+
+void tcp_service_stats_conns(void *ctx, struct proto_out *out, uint32_t now)
+{
+	char local[INET_ADDRSTRLEN];
+	int listed = 0;
+
+	(void)ctx;
+	for (unsigned int i = 0; i < RTE_DIM(services); i++) {
+		const struct tcp_service *svc = services[i];
+
+		if (svc == NULL)
+			continue;
+		ip_str(svc->tw.cfg.local_ip, local);
+		if (!listed) {
+			conn_stat(out, 0, "addr", "tcp:%s:%u", local, svc->tw.cfg.port);
+			conn_stat(out, 0, "state", "conn_listening");
+			conn_stat(out, 0, "secs_since_last_cmd", "%u", now - svc->started);
+			listed = 1;
+		}
+		service_stats_conns(svc, out, now, local);
+	}
 }
 
 static void service_free(struct tcp_service *svc)
@@ -276,8 +378,15 @@ int tcp_service_setup(struct tcp_service *svc, struct tcp_config *cfg, struct st
 	cfg->app = (struct tcp_app){.on_open = on_open, .on_data = on_data,
 				    .on_writable = on_data, .on_close = on_close, .ctx = svc};
 	rc = tcp_worker_setup(&svc->tw, cfg, pool);
-	if (rc == 0)
+	if (rc == 0) {
+		svc->index = tid;
+		svc->started = (uint32_t)time(NULL);
+		svc->serving = -1;
+		if (tid < RTE_DIM(services))
+			services[tid] = svc;
+		process_set_stats_conns(tcp_service_stats_conns, NULL);
 		return 0;
+	}
 fail:
 	service_free(svc);
 	return rc;
@@ -285,6 +394,14 @@ fail:
 
 void tcp_service_teardown(struct tcp_service *svc)
 {
+	unsigned int left = 0;
+
+	if (svc->index < RTE_DIM(services) && services[svc->index] == svc)
+		services[svc->index] = NULL;
+	for (unsigned int i = 0; i < RTE_DIM(services); i++)
+		left += services[i] != NULL;
+	if (left == 0)
+		process_set_stats_conns(NULL, NULL);
 	tcp_worker_teardown(&svc->tw);
 	service_free(svc);
 }

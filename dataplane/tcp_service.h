@@ -19,19 +19,18 @@
 #define DPCACHE_TCP_SERVICE_H
 
 #include <stdint.h>
-#include <sys/uio.h>
 
 #include <rte_mempool.h>
 
 #include "process/process.h"
 #include "tcp/tcp.h"
 
-#define TCP_SERVICE_COUNTERS(X)                                                                    \
-	X(tcp_requests_bytes, "request bytes run through the executor")                           \
-	X(tcp_reply_bytes, "reply bytes handed to the TCP engine")                                \
-	X(tcp_reply_nobufs, "connections closed: no mbufs for a reply")                           \
-	X(tcp_reply_pauses, "times a multiget's reply stopped between keys until the peer read")  \
-	X(tcp_backpressure, "times a connection stopped being read until its peer read")          \
+#define TCP_SERVICE_COUNTERS(X)                                                                  \
+	X(tcp_requests_bytes, "request bytes run through the executor")                          \
+	X(tcp_reply_bytes, "reply bytes handed to the TCP engine")                               \
+	X(tcp_reply_nobufs, "connections closed: no mbufs for a reply")                          \
+	X(tcp_reply_pauses, "times a multiget's reply stopped between keys until the peer read") \
+	X(tcp_backpressure, "times a connection stopped being read until its peer read")         \
 	X(tcp_pool_waits, "times a connection waited for the mbuf pool to refill")
 
 struct tcp_service_counters {
@@ -46,6 +45,7 @@ struct tcp_mc_conn {
 	int open;
 	int starved;	     /* on the service's list of connections waiting for mbufs */
 	uint32_t paused_len; /* input bytes of a paused multiget, consumed when it ends */
+	uint32_t last_cmd;   /* unix time of its last request (stats conns) */
 };
 
 struct tcp_service {
@@ -59,6 +59,11 @@ struct tcp_service {
 	unsigned int pool_reserve; /* free mbufs below which requests wait */
 	uint32_t nstarved;
 	uint32_t *starved; /* connection ids waiting for mbufs */
+	/* stats conns */
+	unsigned int index; /* the worker's number (its store thread) */
+	uint32_t started;   /* unix time of set-up */
+	uint16_t udp_port;  /* listed as memcached lists its UDP sockets (0: none) */
+	int64_t serving;    /* id of the connection being served, -1 if none */
 	struct tcp_service_counters ctr;
 	/* The reply being built: a chain of payload mbufs (proto_out segments). */
 	struct proto_out out;
@@ -79,6 +84,17 @@ void tcp_service_teardown(struct tcp_service *svc);
  * resume the connections that waited for it.
  */
 void tcp_service_retry(struct tcp_service *svc);
+
+/*
+ * `stats conns` in memcached's format for every worker's service (the
+ * executor's hook, process_set_stats_conns; set up by tcp_service_setup).
+ * Numbers stand for memcached's fds: 0 the TCP listener, 1 + i worker i's
+ * UDP port, TCP_SERVICE_CONN_ID0 + i * max_conns + tcp_conn_id() a
+ * connection of worker i. Other workers' tables are read without locks, as
+ * memcached reads its connection list: a line may be a moment out of date.
+ */
+#define TCP_SERVICE_CONN_ID0 1024
+void tcp_service_stats_conns(void *ctx, struct proto_out *out, uint32_t now);
 
 /* Add this service's counters to `sum` (reader side). */
 void tcp_service_counters_add(struct tcp_service_counters *sum, const struct tcp_service *svc);

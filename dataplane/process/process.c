@@ -15,6 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+static process_stats_conns_fn stats_conns_fn;
+static void *stats_conns_ctx;
+
+void process_set_stats_conns(process_stats_conns_fn fn, void *ctx)
+{
+	stats_conns_fn = fn;
+	stats_conns_ctx = ctx;
+}
+
 int process_worker_init(struct process_worker *w, struct store *store, unsigned tid)
 {
 	*w = (struct process_worker){.store = store, .thread = store_thread(store, tid),
@@ -684,7 +693,9 @@ static void do_stats(struct process_worker *w, const struct proto_request *req, 
 	} else if (ARG_IS(0, "slabs")) {
 		stats_slabs(w, now, out);
 	} else if (ARG_IS(0, "conns")) {
-		proto_compose_reply(out, NULL, PROTO_R_END); /* not yet: the TCP engine's list */
+		if (stats_conns_fn != NULL)
+			stats_conns_fn(stats_conns_ctx, out, now);
+		proto_compose_reply(out, NULL, PROTO_R_END);
 	} else {
 		proto_compose_error_code(out, PROTO_ERR_UNKNOWN_COMMAND);
 	}

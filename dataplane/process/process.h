@@ -55,6 +55,15 @@ struct process_conn {
 };
 
 /*
+ * `stats conns`: the transport that owns connections (dataplane/tcp_service)
+ * writes memcached's per-connection STAT lines into `out`; the executor adds
+ * END. Set once at start-up, for every executor (TCP, UDP, admin socket);
+ * NULL (the default): `stats conns` answers END alone.
+ */
+typedef void (*process_stats_conns_fn)(void *ctx, struct proto_out *out, uint32_t now);
+void process_set_stats_conns(process_stats_conns_fn fn, void *ctx);
+
+/*
  * Run requests as store thread `tid`, answering `version` with PROCESS_VERSION.
  * Returns 0, or -EINVAL if the store has no such thread.
  */

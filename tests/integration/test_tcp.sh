@@ -42,6 +42,22 @@ out=$(stats_of items)
 echo "$out" | grep -Eq "^STAT items:[0-9]+:number [1-9]" &&
     t_ok "stats items: per-class item counts" || t_fail "stats items" "$out"
 
+# stats conns: memcached's lines for each connection, shaped as memcached's own.
+CONNS=$(dirname "$0")/stats_conns.py
+ip netns exec "$DP_NS" memcached -u root -l 127.0.0.1 -p 11311 -U 11311 > "$DP_TMP/memcached.log" 2>&1 &
+MC_PID=$!
+trap 'kill "$MC_PID" 2>/dev/null; dp_cleanup' EXIT
+ns "$PYTHON" "$CONNS" "$DP_IP" 11211 > "$DP_TMP/conns.dp" 2> "$DP_TMP/conns.dp.raw"
+rc=$?
+[ "$rc" = 0 ] && t_ok "stats conns lists this connection (conn_parse_cmd) and an idle one" ||
+    t_fail "stats conns lists this connection and an idle one" "$(cat "$DP_TMP/conns.dp.raw")"
+for _ in $(seq 50); do ns "$PYTHON" -c "import socket; socket.create_connection(('127.0.0.1', 11311), 1)" 2>/dev/null && break; sleep 0.1; done
+ns "$PYTHON" "$CONNS" 127.0.0.1 11311 > "$DP_TMP/conns.mc" 2> "$DP_TMP/conns.mc.raw"
+kill "$MC_PID" 2>/dev/null; wait "$MC_PID" 2>/dev/null
+out=$(diff "$DP_TMP/conns.mc" "$DP_TMP/conns.dp")
+[ -z "$out" ] && t_ok "stats conns: the same kinds of lines as memcached $(memcached -V | cut -d' ' -f2)" ||
+    t_fail "stats conns: the same kinds of lines as memcached" "$out" "$(cat "$DP_TMP/conns.dp.raw")"
+
 # libmemcached's tools.
 S="--servers=$DP_IP:11211"
 head -c 300000 /dev/urandom > "$DP_TMP/blob"
