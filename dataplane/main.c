@@ -221,6 +221,7 @@ static void workers_teardown(void)
 {
 	unsigned int lcore;
 
+	worker_steering_teardown();
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = &workers[lcore];
 
@@ -317,6 +318,16 @@ static int run(const struct dp_options *opts, struct port_info *port, struct rte
 			return -ENOMEM;
 		}
 		queue++;
+	}
+	if (port->steering == PORT_STEER_SOFTWARE) {
+		if (worker_steering_setup(port->nb_rx_queues, port->rx_pollers) < 0) {
+			snprintf(err, errlen, "cannot set up software steering (an rte_ring per worker)");
+			return -ENOMEM;
+		}
+		fprintf(stderr,
+			"dpcached: %u of %u workers poll the RX queues: TCP connections spread "
+			"in software\n",
+			port->rx_pollers, rte_lcore_count() - 1);
 	}
 	rc = admin_setup(&admin, opts->admin_socket, &cmds, err, errlen);
 	if (rc < 0)
@@ -429,7 +440,8 @@ int main(int argc, char **argv)
 		die(err);
 		goto out_eal;
 	}
-	if (port_setup_flags(opts.port, nb_workers, pool, opts.mac.set ? &opts.mac.addr : NULL,
+	if (port_setup_flags(opts.port, nb_workers, (uint16_t)opts.rx_queues, pool,
+			     opts.mac.set ? &opts.mac.addr : NULL,
 			     opts.idle_sleep != 0 ? PORT_RX_INTR : 0, &port, err, sizeof(err)) < 0) {
 		die(err);
 		goto out_port;

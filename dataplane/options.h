@@ -56,6 +56,8 @@ struct dp_mac {
 	X(tcp_port, 'p', DP_OPT_UINT, "11211", 65535, "PORT", "TCP port for memcache (0: off)")    \
 	X(max_conns, 'c', DP_OPT_UINT, "1024", 1048576, "N",                                       \
 	  "most TCP connections at once, shared out among the workers")                           \
+	X(rx_queues, 0, DP_OPT_UINT, "0", 1024, "N",                                               \
+	  "RX queues (0: one per worker); fewer, or a port without RSS: connections spread in software") \
 	X(udp_port, 'U', DP_OPT_UINT, "11211", 65535, "PORT", "UDP port for memcache (0: off)")    \
 	X(udp_port_base, 0, DP_OPT_UINT, "0", 65535, "PORT",                                        \
 	  "UDP ports PORT..PORT+workers-1, one per partition, steered to its owner (0: off)")     \

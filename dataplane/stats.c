@@ -47,6 +47,9 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	fprintf(out, "STAT mac_filter %s\r\n", src->port->mac_in_software ? "software" : "port");
 	fprintf(out, "STAT port_driver %s\r\n", src->port->driver);
 	fprintf(out, "STAT rss %s\r\n", src->port->rss ? "on" : "off");
+	fprintf(out, "STAT rx_steering %s\r\n", port_steering_name(src->port->steering));
+	STAT_U64(out, "rx_queues", src->port->nb_rx_queues);
+	STAT_U64(out, "rx_polling_workers", src->port->rx_pollers);
 	fprintf(out, "STAT tx_checksum %s\r\n", src->port->tx_cksum_offload ? "offload" : "software");
 	fprintf(out, "STAT idle_mode %s\r\n", stats_idle_mode(src));
 	STAT_U64(out, "tcp_port", src->opts->tcp_port);
@@ -162,6 +165,28 @@ static void stats_tcp(FILE *out)
 #undef TCP_SERVICE_PRINT
 }
 
+/* Where a worker's connections came from: its own queue or other workers. */
+static void stats_worker_steering(FILE *out, const char *prefix, const struct worker *w)
+{
+	char name[64];
+
+#define WORKER_STAT(field, v)                                                                      \
+	do {                                                                                       \
+		snprintf(name, sizeof(name), "%s%s", prefix, field);                               \
+		STAT_U64(out, name, v);                                                            \
+	} while (0)
+	if (w->tcp_svc != NULL) {
+		WORKER_STAT("tcp_curr_connections",
+			    net_counter_read(&w->tcp_svc->tw.ctr.curr_connections));
+		WORKER_STAT("tcp_total_connections",
+			    net_counter_read(&w->tcp_svc->tw.ctr.total_connections));
+	}
+	WORKER_STAT("tcp_handoff_out", net_counter_read(&w->handoff_out));
+	WORKER_STAT("tcp_handoff_in", net_counter_read(&w->handoff_in));
+	WORKER_STAT("tcp_handoff_dropped", net_counter_read(&w->handoff_dropped));
+#undef WORKER_STAT
+}
+
 static void stats_udp(FILE *out)
 {
 	struct udp_service_counters sum = {0};
@@ -192,6 +217,7 @@ void stats_write(FILE *out, const struct stats_source *src)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		snprintf(prefix, sizeof(prefix), "worker%u_", lcore);
 		stats_net(out, prefix, &workers[lcore].net);
+		stats_worker_steering(out, prefix, &workers[lcore]);
 	}
 }
 

@@ -2,12 +2,17 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
+#include <rte_ring.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_tcp.h>
 
 #define WORKER_BURST 32
 #define IDLE_POLLS_BEFORE_SLEEP 1000
@@ -106,6 +111,113 @@ static void worker_maintain(struct worker *w)
 	store_maintain(w->store, w->partition, w->now, MAINTAIN_BUDGET);
 }
 
+/* ---- software steering ---- */
+
+#define INBOX_SIZE 4096
+#define STEER_SEED 0x5eed1e55u
+
+static struct worker *steer_to[RTE_MAX_LCORE]; /* by queue_id */
+static unsigned int nb_steer;
+
+int worker_steering_setup(uint16_t nb_rx, uint16_t pollers)
+{
+	unsigned int lcore;
+	char name[RTE_RING_NAMESIZE];
+
+	nb_steer = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = &workers[lcore];
+
+		snprintf(name, sizeof(name), "dp_inbox_%u", w->queue_id);
+		w->inbox = rte_ring_create(name, INBOX_SIZE, (int)rte_lcore_to_socket_id(lcore),
+					   RING_F_SC_DEQ);
+		if (w->inbox == NULL)
+			return -ENOMEM;
+		w->rx_step = pollers;
+		w->rx_end = nb_rx;
+		w->rx_intr = 0; /* its other queues have no interrupt of their own: poll */
+		steer_to[w->queue_id] = w;
+		nb_steer++;
+	}
+	return 0;
+}
+
+void worker_steering_teardown(void)
+{
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = &workers[lcore];
+		struct rte_mbuf *m;
+
+		if (w->inbox == NULL)
+			continue;
+		while (rte_ring_dequeue(w->inbox, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(w->inbox);
+		w->inbox = NULL;
+	}
+	nb_steer = 0;
+}
+
+/*
+ * A TCP frame (IPv4 validated, no options) for a connection another worker
+ * owns goes to that worker's inbox. Returns 1 if the frame is gone.
+ */
+static int worker_hand_off(struct worker *w, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_tcp_hdr *th;
+	struct worker *owner;
+	uint32_t h;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr) + sizeof(*ip) + sizeof(*th))
+		return 0; /* the engine drops it here */
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	th = (const struct rte_tcp_hdr *)(ip + 1);
+	h = rte_jhash_3words(ip->src_addr, ip->dst_addr,
+			     ((uint32_t)th->src_port << 16) | th->dst_port, STEER_SEED);
+	owner = steer_to[h % nb_steer];
+	if (owner == w)
+		return 0;
+	if (rte_ring_mp_enqueue(owner->inbox, m) != 0) {
+		net_count(&w->handoff_dropped, 1);
+		rte_pktmbuf_free(m);
+		return 1;
+	}
+	net_count(&w->handoff_out, 1);
+	return 1;
+}
+
+/* A burst from the worker's RX queue, or from each of its queues (software steering). */
+static uint16_t worker_rx(struct worker *w, struct rte_mbuf **rx)
+{
+	uint16_t n = 0;
+
+	if (w->rx_step == 0)
+		return rte_eth_rx_burst(w->port_id, w->queue_id, rx, WORKER_BURST);
+	if (w->queue_id >= w->rx_step)
+		return 0; /* not a poller: handed-off frames only */
+	for (uint16_t q = w->queue_id; q < w->rx_end && n < WORKER_BURST; q += w->rx_step)
+		n += rte_eth_rx_burst(w->port_id, q, rx + n, WORKER_BURST - n);
+	return n;
+}
+
+/* TCP frames other workers received for this worker's connections. */
+static unsigned int worker_take_handoffs(struct worker *w)
+{
+	struct rte_mbuf *in[WORKER_BURST];
+	unsigned int n;
+
+	if (w->inbox == NULL)
+		return 0;
+	n = rte_ring_sc_dequeue_burst(w->inbox, (void **)in, WORKER_BURST, NULL);
+	for (unsigned int i = 0; i < n; i++)
+		tcp_input(&w->tcp_svc->tw, in[i]);
+	net_count(&w->handoff_in, n);
+	return n;
+}
+
 /*
  * Run one received frame through the stack; the mbuf is consumed. Kept out of
  * line: scripts/bench.sh udp counts instructions per request through it.
@@ -143,6 +255,8 @@ __attribute__((noinline)) static void worker_handle(struct worker *w, struct rte
 		}
 		/* The engine owns the frame from here; cut the Ethernet padding. */
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - len);
+		if (w->inbox != NULL && worker_hand_off(w, m))
+			return;
 		tcp_input(&w->tcp_svc->tw, m);
 		return;
 	case NET_DROP:
@@ -193,7 +307,7 @@ int worker_main(void *arg)
 						       NULL) == 0;
 
 	while (!worker_stopping()) {
-		uint16_t n = rte_eth_rx_burst(w->port_id, w->queue_id, rx, WORKER_BURST);
+		uint16_t n = worker_rx(w, rx);
 
 		w->now = (uint32_t)time(NULL);
 		worker_maintain(w);
@@ -203,9 +317,13 @@ int worker_main(void *arg)
 			tcp_service_retry(w->tcp_svc);
 		}
 		if (n == 0) {
+			unsigned int handed = worker_take_handoffs(w);
+
 			worker_tcp_drain(w); /* timers may have queued segments */
 			worker_flush(w);
-			if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP &&
+			if (handed > 0)
+				idle = 0;
+			else if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP &&
 			    rte_get_tsc_cycles() >= poll_until && worker_idle(w))
 				poll_until = rte_get_tsc_cycles() + w->tsc_per_us * IDLE_POLL_AFTER_WAKE_US;
 			continue;
@@ -216,6 +334,7 @@ int worker_main(void *arg)
 				rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
 			worker_handle(w, rx[i]);
 		}
+		worker_take_handoffs(w);
 		worker_tcp_drain(w);
 		worker_flush(w);
 	}

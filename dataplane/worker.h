@@ -38,6 +38,13 @@ struct worker {
 	unsigned int idle_sleep_us;
 	int rx_intr;		     /* idle: wait for the RX interrupt (else sleep) */
 	int active;
+	/* Software steering (worker_steering_setup): TCP frames go to their owner. */
+	uint16_t rx_step, rx_end;    /* polls queue_id, + rx_step, ... below rx_end (0: only its own);
+				      * none if queue_id >= rx_step: only handed-off frames */
+	struct rte_ring *inbox;	     /* frames other workers received for its connections */
+	uint64_t handoff_out;	     /* TCP frames it received and handed to their owner */
+	uint64_t handoff_in;	     /* TCP frames handed to it */
+	uint64_t handoff_dropped;    /* frames for another worker whose inbox was full */
 } __rte_cache_aligned;
 
 extern struct worker workers[RTE_MAX_LCORE];
@@ -47,6 +54,19 @@ int worker_main(void *arg);
 
 /* Queue one frame for sending on the worker's TX queue (flushed per burst). */
 void worker_send(struct worker *w, struct rte_mbuf *m);
+
+/*
+ * A port that cannot give each worker its own flows (port_info.steering is
+ * PORT_STEER_SOFTWARE): the first `pollers` workers poll the port's `nb_rx`
+ * RX queues (worker i: queues i, i + pollers, ...; the others none, and none
+ * waits on RX interrupts), and every TCP frame goes to the worker that
+ * owns its connection, chosen by a hash of the addresses and ports, through
+ * that worker's inbox (an rte_ring), so connection tables stay per worker.
+ * UDP, ARP and ICMP are answered by the worker that received them. Call with
+ * every worker's queue_id set, before they start. Returns 0 or -ENOMEM.
+ */
+int worker_steering_setup(uint16_t nb_rx, uint16_t pollers);
+void worker_steering_teardown(void);
 
 /* Ask every worker to return from worker_main (signal-safe). */
 void worker_stop_all(void);

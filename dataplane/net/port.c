@@ -15,10 +15,42 @@
 int port_setup(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
 	       const struct rte_ether_addr *mac, struct port_info *info, char *err, size_t errlen)
 {
-	return port_setup_flags(port_id, nb_queues, pool, mac, 0, info, err, errlen);
+	return port_setup_flags(port_id, nb_queues, 0, pool, mac, 0, info, err, errlen);
 }
 
-int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *pool,
+const char *port_steering_name(enum port_steering s)
+{
+	switch (s) {
+	case PORT_STEER_RSS:
+		return "rss";
+	case PORT_STEER_SOFTWARE:
+		return "software";
+	case PORT_STEER_SINGLE:
+		break;
+	}
+	return "single";
+}
+
+/*
+ * Workers that poll RX queues: as asked (0: every worker), at most one per
+ * queue the port has, and one only where the port cannot hash flows over
+ * several. With fewer than the workers, TCP connections are spread in
+ * software (worker.c).
+ */
+static uint16_t rx_poller_count(const struct rte_eth_dev_info *dev, uint16_t nb_queues,
+				uint16_t nb_rx)
+{
+	uint16_t n = nb_rx != 0 && nb_rx < nb_queues ? nb_rx : nb_queues;
+
+	if (n > dev->max_rx_queues)
+		n = dev->max_rx_queues;
+	if (n > 1 && (dev->flow_type_rss_offloads &
+		      (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP)) == 0)
+		n = 1;
+	return n;
+}
+
+int port_setup_flags(uint16_t port_id, uint16_t nb_queues, uint16_t nb_rx, struct rte_mempool *pool,
 		     const struct rte_ether_addr *mac, unsigned int flags, struct port_info *info,
 		     char *err, size_t errlen)
 {
@@ -36,15 +68,21 @@ int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *p
 	rc = rte_eth_dev_info_get(port_id, &dev);
 	if (rc < 0)
 		goto fail_rc;
-	if (nb_queues > dev.max_rx_queues || nb_queues > dev.max_tx_queues) {
-		snprintf(err, errlen, "port %u (%s) has %u RX/%u TX queues, %u workers need one each",
-			 port_id, dev.driver_name, dev.max_rx_queues, dev.max_tx_queues, nb_queues);
+	if (nb_queues > dev.max_tx_queues) {
+		snprintf(err, errlen, "port %u (%s) has %u TX queues, %u workers need one each",
+			 port_id, dev.driver_name, dev.max_tx_queues, nb_queues);
 		return -EINVAL;
 	}
+	/*
+	 * The port gets as many RX queues as it can up to one per worker (some
+	 * drivers, net_tap, want as many as TX queues); the pollers share them.
+	 */
+	info->rx_pollers = rx_poller_count(&dev, nb_queues, nb_rx);
+	nb_rx = RTE_MIN(nb_queues, dev.max_rx_queues);
 
 	memset(&conf, 0, sizeof(conf));
 	/* RSS only where the port hashes and there is more than one queue to spread over. */
-	if (nb_queues > 1 && dev.flow_type_rss_offloads != 0) {
+	if (nb_rx > 1 && dev.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
@@ -68,13 +106,13 @@ int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *p
 	/* RX interrupts where the driver has them (ethdev refuses them otherwise). */
 	if (flags & PORT_RX_INTR) {
 		conf.intr_conf.rxq = 1;
-		rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
+		rc = rte_eth_dev_configure(port_id, nb_rx, nb_queues, &conf);
 		info->rx_intr = rc == 0;
 		if (rc < 0)
 			conf.intr_conf.rxq = 0;
 	}
 	if (!info->rx_intr) {
-		rc = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
+		rc = rte_eth_dev_configure(port_id, nb_rx, nb_queues, &conf);
 		if (rc < 0)
 			goto fail_rc;
 	}
@@ -86,7 +124,7 @@ int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *p
 		struct rte_eth_txconf txconf = dev.default_txconf;
 
 		txconf.offloads = conf.txmode.offloads;
-		rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, pool);
+		rc = q < nb_rx ? rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, pool) : 0;
 		if (rc < 0)
 			goto fail_rc;
 		rc = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket, &txconf);
@@ -122,6 +160,10 @@ int port_setup_flags(uint16_t port_id, uint16_t nb_queues, struct rte_mempool *p
 
 	info->port_id = port_id;
 	info->nb_queues = nb_queues;
+	info->nb_rx_queues = nb_rx;
+	info->steering = nb_queues == 1				      ? PORT_STEER_SINGLE
+			 : info->rx_pollers == nb_queues && info->rss ? PORT_STEER_RSS
+								      : PORT_STEER_SOFTWARE;
 	snprintf(info->driver, sizeof(info->driver), "%s", dev.driver_name);
 	return 0;
 
