@@ -574,7 +574,8 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 			return STORE_NOT_FOUND;
 		}
 		if (old->cas != a->cas) {
-			if (!(a->set_stale && a->cas < old->cas)) {
+			/* ms I with an older CAS; memcached takes C0 as no CAS: EXISTS */
+			if (!(a->set_stale && a->cas && a->cas < old->cas)) {
 				CNT_INC(p->c.cas_badval);
 				return STORE_EXISTS;
 			}
@@ -775,7 +776,7 @@ enum store_result store_delete(struct store_thread *t, const void *key, size_t k
 		r = STORE_NOT_FOUND;
 		goto out;
 	}
-	if (it && a->cas && it->cas != a->cas) {
+	if (it && (a->cas || a->has_cas) && it->cas != a->cas) {
 		r = STORE_EXISTS;
 		goto out;
 	}
@@ -860,13 +861,28 @@ static bool lease_allow(struct store *s, struct part *p, uint64_t h, uint32_t no
 	return true;
 }
 
-static bool wants_win(const struct store_get_args *a, const struct store_item_info *info)
+/*
+ * A lease win: a stale item, or (mg R) one whose TTL is below the recache
+ * TTL, looked at after the touch when T came before R (memcached walks the
+ * flags in order).
+ */
+static bool wants_win(const struct store_get_args *a, const struct store_item_info *info,
+		      uint32_t now)
 {
+	int64_t ttl = info->ttl;
+
 	if (info->win_sent || (a && a->no_lease))
 		return false;
 	if (info->stale)
 		return true;
-	return a && a->recache && info->ttl >= 0 && info->ttl < (int64_t)a->recache_ttl;
+	if (!a || !a->recache)
+		return false;
+	if (a->touch && a->recache_after_touch) {
+		uint32_t e = store_exptime(a->exptime, now);
+
+		ttl = e == 0 ? -1 : (e > now ? (int64_t)(e - now) : 0);
+	}
+	return ttl >= 0 && ttl < (int64_t)a->recache_ttl;
 }
 
 /*
@@ -924,7 +940,7 @@ static enum store_result mget_locked(struct store_thread *t, struct part *p, uin
 		info->fetched = first->fetched;
 		info->last_access = first->last_access;
 	}
-	if (wants_win(a, info)) {
+	if (wants_win(a, info, now)) {
 		if (lease_allow(s, p, h, now)) {
 			bucket_write_begin(b);
 			it->state |= IT_TOKEN;
@@ -970,7 +986,7 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
 	if (a->touch || a->vivify)
 		return mget_locked(t, p, h, key, klen, now, a, sink, info, NULL);
 	o = read_optimistic(t, p, h, key, klen, now, sink, info, &state, &res, !a->no_bump);
-	if (o == RD_HIT && wants_win(a, info)) {
+	if (o == RD_HIT && wants_win(a, info, now)) {
 		struct store_item_info first = *info;
 
 		return mget_locked(t, p, h, key, klen, now, a, sink, info, &first);
@@ -1044,6 +1060,7 @@ enum store_result store_arith(struct store_thread *t, const void *key, size_t kl
 	char num[24];
 	struct item *it;
 	uint64_t h, v;
+	uint32_t vlen_old;
 	int n;
 
 	if (!key_ok(klen))
@@ -1098,6 +1115,7 @@ enum store_result store_arith(struct store_thread *t, const void *key, size_t kl
 	else
 		v = v < a->delta ? 0 : v - a->delta;
 	*value_out = v;
+	vlen_old = it->vlen;
 	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
 	if ((uint32_t)n <= it->vlen) {
 		/*
@@ -1132,7 +1150,11 @@ enum store_result store_arith(struct store_thread *t, const void *key, size_t kl
 	}
 	/* not an access: memcached reads the item without a bump (h stays as it was) */
 	fill_info(it, now, info); /* the TTL before the touch, as for mg */
-	if (a->touch)
+	/*
+	 * memcached's ma applies T to the item it read, which a longer number has
+	 * just replaced: then the TTL stays as it was. So does this.
+	 */
+	if (a->touch && it->vlen <= vlen_old)
 		set_exptime(s, p, b, it, store_exptime(a->exptime, now), now);
 out:
 	part_unlock(p);

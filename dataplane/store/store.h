@@ -145,6 +145,7 @@ struct store_get_args {
 	int64_t vivify_exptime; /**< ... with this exptime */
 	bool recache;		/**< mg R: win if the remaining TTL is below recache_ttl */
 	uint32_t recache_ttl;
+	bool recache_after_touch; /**< mg T before R: R looks at the TTL the touch sets */
 	bool no_bump;  /**< do not count as an access (no LRU bump, no atime/fetched update) */
 	bool no_lease; /**< gat: no lease rules (a stale item gives no win, as memcached's gat) */
 };
@@ -166,6 +167,7 @@ struct store_set_args {
 /** Options of store_delete(). */
 struct store_delete_args {
 	uint64_t cas;	  /**< md C: delete only if the CAS matches (0 = any) */
+	bool has_cas;	  /**< md C given: the CAS must match even if 0 (C0 never does) */
 	bool invalidate;  /**< md I: keep the item as stale, bump its CAS, re-arm one win */
 	bool set_exptime; /**< md T with I: the stale item's new exptime */
 	int64_t exptime;
@@ -181,7 +183,7 @@ struct store_arith_args {
 	bool vivify;		/**< ma N: create the item on a miss with `initial` */
 	uint64_t initial;	/**< ma J */
 	int64_t vivify_exptime; /**< ma N's TTL */
-	bool touch;		/**< ma T */
+	bool touch;		/**< ma T (not when the number grows: see store_arith) */
 	int64_t exptime;
 };
 
@@ -348,7 +350,8 @@ enum store_result store_delete(struct store_thread *t, const void *key, size_t k
  * gets the item's flags, cas, ttl and created. As in memcached, this is not a
  * read (the fetched bit stays as it was); a result that fits the old value is
  * written in place, space-padded, and keeps the item's state; a longer one
- * makes a new item (not fetched, not stale, no token, not binary).
+ * makes a new item (not fetched, not stale, no token, not binary), and then
+ * args->touch does not apply (memcached touches the item it replaced).
  */
 enum store_result store_arith(struct store_thread *t, const void *key, size_t klen, uint32_t now,
 			      const struct store_arith_args *args, uint64_t *value_out,

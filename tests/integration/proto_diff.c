@@ -238,8 +238,12 @@ static size_t normalise(struct side *sd, const char *in, size_t len, char *out)
 				} else if ((j > 0 && l[j] == 't' && t > j + 1 &&
 					    isdigit((unsigned char)l[j + 1])) ||
 					   (t - j > 4 && memcmp(l + j, "exp=", 4) == 0 &&
-					    isdigit((unsigned char)l[j + 4]))) {
-					/* remaining TTL: ttls_close() compares the numbers */
+					    (isdigit((unsigned char)l[j + 4]) ||
+					     (l[j + 4] == '-' && t - j > 5)))) {
+					/*
+					 * remaining TTL (me's exp= is now - exptime,
+					 * negative while alive): ttls_close() compares
+					 */
 					size_t p = l[j] == 't' ? j + 1 : j + 4;
 
 					if (sd->nttl < 64)

@@ -21,7 +21,11 @@ import sys
 random.seed(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 300
 KEYS = ["a", "b", "c", "foo", "n1", "n2", "YWJj", "abc", "k" * 250]  # YWJj: base64 of abc
-VALS = ["x", "hello", "10", "0", "18446744073709551615", " 5", "abc\\r\\nd", ""]
+# No '-' in any value, and few numbers of 2^63 or more: for those memcached
+# looks for a '-' with strchr from the value on, past its end into the slab
+# chunk's stale bytes.
+VALS = ["x", "hello", "10", "0", "18446744073709551615", " 5", "abc\\r\\nd", "",
+        " 12 ab", "007"]
 
 
 def key():
@@ -34,7 +38,8 @@ def val():
 
 
 def num():
-    return random.choice(["0", "1", "5", "100", "-1", "x", "18446744073709551615"])
+    return random.choice(["0", "1", "5", "100", "-1", "x", "18446744073709551615",
+                          "18446744073709551614", "9223372036854775808"])
 
 
 def ttl():
@@ -49,7 +54,7 @@ def storage():
     cas = f" $CAS({k})" if cmd == "cas" else ""
     nr = " noreply" if random.random() < 0.15 else ""
     flags = random.choice(["0", "3", "4294967295"])
-    exp = random.choice(["0", "100", "-1"])
+    exp = random.choice(["0", "100", "-1", "2592001"])
     return f"{cmd} {k} {flags} {exp} {n}{cas}{nr}\\r\\n{v}\\r\\n"
 
 
@@ -57,7 +62,8 @@ def meta_set():
     v, n = val()
     k = key()
     fl = random.sample(["c", "k", "q", "O2", "T0", "F5", "MA", "MP", "ME", "MR", "MS",
-                        f"C$CAS({k})", "I", "b"], random.randint(0, 3))
+                        f"C$CAS({k})", "I", "b", "T100", "N30", "F4294967295", "C0"],
+                       random.randint(0, 4))
     if sum(1 for f in fl if f.startswith("M")) > 1:
         fl = [f for f in fl if not f.startswith("M")]
     return f"ms {k} {n} " + " ".join(fl) + f"\\r\\n{v}\\r\\n"
@@ -68,7 +74,8 @@ def request():
     if c < 0.25:
         return storage()
     if c < 0.4:
-        cmd = random.choice(["get", "gets", "gat 100", "gats 0"])
+        cmd = random.choice(["get", "gets", "gat 100", "gats 0", "gat -1", "gats 2592001",
+                             "gat 0"])
         return cmd + " " + " ".join(key() for _ in range(random.randint(1, 4))) + "\\r\\n"
     if c < 0.5:
         nr = random.choice(["", "", " noreply"])
@@ -79,19 +86,26 @@ def request():
         return f"touch {key()} {ttl()}\\r\\n"
     if c < 0.75:
         fl = random.sample(["v", "k", "c", "f", "s", "t", "q", "O1", "N30", "T50", "h", "l", "u",
-                            "b", "R30"], random.randint(0, 5))
+                            "b", "R10", "T0", "N0", "R200"], random.randint(0, 5))
         return f"mg {key()} " + " ".join(fl) + "\\r\\n"
     if c < 0.85:
         return meta_set()
     if c < 0.92:
         k = key()
-        fl = random.sample(["q", "k", "O3", "I", "T30", f"C$CAS({k})", "b"], random.randint(0, 3))
+        fl = random.sample(["q", "k", "O3", "I", "T30", f"C$CAS({k})", "b", "C0"],
+                           random.randint(0, 3))
         return f"md {k} " + " ".join(fl) + "\\r\\n"
-    fl = random.sample(["v", "q", "k", "t", "c", "N0", "J7", "D3", "MD", "M+", "b"],
+    if c < 0.95:
+        return random.choice([f"me {key()}", f"me {key()} b", "mn"]) + "\\r\\n"
+    k = key()
+    fl = random.sample(["v", "q", "k", "t", "c", "N0", "J7", "D3", "MD", "M+", "b", "T30", "N30",
+                        f"C$CAS({k})", "O5", "MI", "M-", "D18446744073709551615"],
                        random.randint(0, 4))
-    if "MD" in fl and "M+" in fl:
-        fl.remove("MD")
-    return f"ma {key()} " + " ".join(fl) + "\\r\\n"
+    if sum(1 for f in fl if f.startswith("M")) > 1:
+        fl = [f for f in fl if not f.startswith("M")]
+    if sum(1 for f in fl if f.startswith("N")) > 1 or sum(1 for f in fl if f.startswith("D")) > 1:
+        fl = [f for f in fl if not f.startswith(("N", "D"))]
+    return f"ma {k} " + " ".join(fl) + "\\r\\n"
 
 
 def item_key(tokens, i):

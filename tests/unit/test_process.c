@@ -86,6 +86,27 @@ static const struct transcript transcripts[] = {
      "set a 0 0 1\r\na\r\nmd a I\r\nms a 1 I C1\r\nb\r\nmg a v c\r\nms a 1 MA I C1\r\nx\r\n"
      "ms a 1 ME I\r\nx\r\n",
      0, "STORED\r\nHD\r\nHD\r\nVA 1 c3 X W\r\nb\r\nEX\r\nNS\r\n"},
+    /* C0: md never matches, ma and ms MA take it as no CAS, ms I does no stale set */
+    {"cas0", "md_C0", "set a 0 0 1\r\nx\r\nmd a C0\r\nmd a C0 I\r\nmd b C0\r\nmg a v\r\n", 0,
+     "STORED\r\nEX\r\nEX\r\nNF\r\nVA 1\r\nx\r\n"},
+    {"cas0", "ma_ms_C0",
+     "set a 0 0 1\r\n1\r\nma a C0\r\nms a 1 C0\r\ny\r\nms a 1 MA C0\r\ny\r\nget a\r\n", 0,
+     "STORED\r\nHD\r\nEX\r\nHD\r\nVALUE a 0 2\r\n2y\r\nEND\r\n"},
+    {"cas0", "ms_I_C0", "set a 0 0 1\r\nx\r\nmd a I\r\nms a 1 I C0\r\ny\r\nmg a v\r\n", 0,
+     "STORED\r\nHD\r\nEX\r\nVA 1 X W\r\nx\r\n"},
+    /* me reads the item as it is: the stale item's win stays for mg */
+    {"lease", "me_no_win", "set a 0 0 1\r\nx\r\nmd a I\r\nme a\r\nmg a\r\n", 0,
+     "STORED\r\nHD\r\nME a exp=-1 la=0 cas=2 fetch=no cls=1 size=61\r\nHD X W\r\n"},
+    /* R looks at the TTL as it stands at its place: after a T before it */
+    {"lease", "R_after_T", "set a 0 0 1\r\nx\r\nmg a R30 T20\r\nmg a T20 R30\r\nmg a\r\n", 0,
+     "STORED\r\nHD\r\nHD W\r\nHD Z\r\n"},
+    {"lease", "R_after_T0", "set a 0 100 1\r\nx\r\nmg a T0 R200\r\nmg a t\r\n", 0,
+     "STORED\r\nHD\r\nHD t-1\r\n"},
+    /* ma T is lost when the number grows (memcached touches the replaced item) */
+    {"ttl", "ma_T_grown", "set a 0 100 1\r\n9\r\nma a T30 t D100\r\nmg a t\r\n", 0,
+     "STORED\r\nHD t30\r\nHD t100\r\n"},
+    {"ttl", "ma_T_in_place", "set a 0 100 1\r\n5\r\nma a T30 t\r\nmg a t\r\n", 0,
+     "STORED\r\nHD t30\r\nHD t30\r\n"},
     /* a key stored with b is shown base64-encoded by mg k and me */
     {"binary", "binary_key_kept", "ms YWJj 1 b\r\nx\r\nmg abc k\r\nmg YWJj b k v\r\nme abc\r\n", 0,
      "HD\r\nHD kYWJj b\r\nVA 1 kYWJj b\r\nx\r\n"
@@ -158,12 +179,18 @@ GROUP(ttl)
 GROUP(number)
 GROUP(ms)
 GROUP(binary)
+GROUP(cas0)
 
 static const struct cunit_test tests[] = {
-    {"gat_takes_no_win", test_lease},	  {"fetched_bit", test_fetched},
-    {"new_items_are_fresh", test_fresh},  {"ttl_with_T_and_N", test_ttl},
-    {"incr_number_parsing", test_number}, {"ms_modes_cas_stale", test_ms},
-    {"binary_keys", test_binary},	  {NULL, NULL},
+    {"gat_takes_no_win", test_lease},
+    {"fetched_bit", test_fetched},
+    {"new_items_are_fresh", test_fresh},
+    {"ttl_with_T_and_N", test_ttl},
+    {"incr_number_parsing", test_number},
+    {"ms_modes_cas_stale", test_ms},
+    {"binary_keys", test_binary},
+    {"cas_zero", test_cas0},
+    {NULL, NULL},
 };
 
 int main(void)

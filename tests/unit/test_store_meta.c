@@ -361,6 +361,66 @@ static void test_key_binary(void)
 	close_store();
 }
 
+/* md C0 never matches (memcached compares even a 0); a CAS store with I and C0 is no stale set. */
+static void test_cas_zero(void)
+{
+	struct store_delete_args c0 = {.has_cas = true};
+	struct store_delete_args inv = {.invalidate = true};
+	struct store_set_args ms = {.op = STORE_OP_CAS, .set_stale = true};
+
+	open_store(0);
+	CU_ASSERT_EQUAL(store_delete(t, "foo", 3, T0, &c0), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL(set("foo", "hi", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_delete(t, "foo", 3, T0, &c0), STORE_EXISTS);
+	CU_ASSERT_EQUAL(store_delete(t, "foo", 3, T0, &inv), STORE_OK);
+	CU_ASSERT_EQUAL(store_set(t, "foo", 3, "x", 1, T0, &ms, NULL), STORE_EXISTS);
+	CU_ASSERT_EQUAL(mget("foo", T0, NULL), STORE_OK);
+	CU_ASSERT_STRING_EQUAL(vbuf, "hi");
+	close_store();
+}
+
+/* mg T before R: R looks at the TTL the touch sets. */
+static void test_recache_after_touch(void)
+{
+	struct store_get_args r = {
+	    .recache = true, .recache_ttl = 30, .touch = true, .exptime = 20};
+
+	open_store(0);
+	CU_ASSERT_EQUAL(set("foo", "hi", 0, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(mget("foo", T0, &r), STORE_OK); /* R before T: no TTL yet */
+	CU_ASSERT(!info.win);
+	r.recache_after_touch = true;
+	CU_ASSERT_EQUAL(mget("foo", T0, &r), STORE_OK);
+	CU_ASSERT(info.win);
+	CU_ASSERT_EQUAL(info.ttl, 20);
+	r.exptime = 0; /* T0: never expires, so no recache */
+	CU_ASSERT_EQUAL(set("bar", "hi", 100, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(mget("bar", T0, &r), STORE_OK);
+	CU_ASSERT(!info.win);
+	close_store();
+}
+
+/* ma T: applied in place; lost when the number grows (memcached touches the replaced item). */
+static void test_arith_touch(void)
+{
+	struct store_arith_args a = {.incr = true, .delta = 1, .touch = true, .exptime = 30};
+	uint64_t v;
+
+	open_store(0);
+	CU_ASSERT_EQUAL(set("n", "5", 100, NULL), STORE_STORED);
+	CU_ASSERT_EQUAL(store_arith(t, "n", 1, T0, &a, &v, &info), STORE_OK);
+	CU_ASSERT_EQUAL(info.ttl, 100); /* info: before the touch */
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(info.ttl, 30);
+	a.delta = 100;
+	a.exptime = 10;
+	CU_ASSERT_EQUAL(store_arith(t, "n", 1, T0, &a, &v, &info), STORE_OK);
+	CU_ASSERT_EQUAL(v, 106);
+	CU_ASSERT_EQUAL(mget("n", T0, NULL), STORE_OK);
+	CU_ASSERT_EQUAL(info.ttl, 30);
+	close_store();
+}
+
 static void test_reserve_commit(void)
 {
 	struct store_set_args setv = {.op = STORE_OP_SET, .flags = 9};
@@ -419,6 +479,9 @@ static struct cunit_test tests[] = {
     {"fetched", test_fetched},
     {"arith_new_item_is_fresh", test_arith_new_item_is_fresh},
     {"key_binary", test_key_binary},
+    {"cas_zero", test_cas_zero},
+    {"recache_after_touch", test_recache_after_touch},
+    {"arith_touch", test_arith_touch},
     {NULL, NULL},
 };
 
