@@ -15,6 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+static process_stats_conns_fn stats_conns_fn;
+static void *stats_conns_ctx;
+
+void process_set_stats_conns(process_stats_conns_fn fn, void *ctx)
+{
+	stats_conns_fn = fn;
+	stats_conns_ctx = ctx;
+}
+
 int process_worker_init(struct process_worker *w, struct store *store, unsigned tid)
 {
 	*w = (struct process_worker){.store = store, .thread = store_thread(store, tid),
@@ -105,7 +114,7 @@ struct reply_sink {
 static int sink_reserve(struct reply_sink *rs, uint32_t len)
 {
 	rs->dst = NULL;
-	if (len == 0)
+	if (len == 0 || rs->out->segs != NULL) /* segments: sink_copy spills over them */
 		return rs->out->error;
 	rs->dst = proto_out_reserve(rs->out, len);
 	return rs->dst == NULL ? -1 : 0;
@@ -125,6 +134,8 @@ static int sink_copy(void *ctx, uint32_t off, const void *src, uint32_t len)
 {
 	struct reply_sink *rs = ctx;
 
+	if (rs->dst == NULL) /* a segmented reply; the store copies in order after begin() */
+		return proto_out_copy(rs->out, src, len) == 0 ? 0 : -1;
 	memcpy(rs->dst + off, src, len);
 	return 0;
 }
@@ -174,8 +185,13 @@ static int meta_begin(void *ctx, const struct store_item_info *info)
 	return sink_reserve(rs, info->value_len);
 }
 
-static void do_get(struct process_worker *w, const struct proto_request *req, uint32_t now,
-		   struct proto_out *out)
+/*
+ * A multiget stops between keys once `out` reached its soft limit (a
+ * transport that streams the reply), after at least one key, and remembers
+ * where: process_resume() goes on from there.
+ */
+static void do_get(struct process_worker *w, struct process_conn *c,
+		   const struct proto_request *req, uint32_t now, struct proto_out *out)
 {
 	bool touch = req->cmd == PROTO_CMD_GAT || req->cmd == PROTO_CMD_GATS;
 	/* gat is no meta read: a stale item gives it no lease win */
@@ -183,11 +199,22 @@ static void do_get(struct process_worker *w, const struct proto_request *req, ui
 	struct reply_sink rs = {.out = out, .req = req, .now = now};
 	struct store_sink sink = {text_begin, sink_copy, &rs};
 	struct store_item_info info;
-	uint32_t pos = 0;
+	uint32_t pos = c->paused ? c->get_pos : 0;
+	bool first = true;
 
-	while (proto_key_next(req, &pos, &rs.key)) {
+	c->paused = false;
+	for (;;) {
+		uint32_t at = pos;
 		enum store_result r;
 
+		if (!proto_key_next(req, &pos, &rs.key))
+			break;
+		if (!first && proto_out_paused(out)) {
+			c->paused = true;
+			c->get_pos = at;
+			return;
+		}
+		first = false;
 		proto_out_mark(out, &rs.mark);
 		if (touch)
 			r = store_mget(w->thread, rs.key.p, rs.key.len, now, &args, &sink, &info);
@@ -681,7 +708,9 @@ static void do_stats(struct process_worker *w, const struct proto_request *req, 
 	} else if (ARG_IS(0, "slabs")) {
 		stats_slabs(w, now, out);
 	} else if (ARG_IS(0, "conns")) {
-		proto_compose_reply(out, NULL, PROTO_R_END); /* not yet: the TCP engine's list */
+		if (stats_conns_fn != NULL)
+			stats_conns_fn(stats_conns_ctx, out, now);
+		proto_compose_reply(out, NULL, PROTO_R_END);
 	} else {
 		proto_compose_error_code(out, PROTO_ERR_UNKNOWN_COMMAND);
 	}
@@ -689,8 +718,8 @@ static void do_stats(struct process_worker *w, const struct proto_request *req, 
 }
 
 /* Run one complete request; returns PROCESS_CLOSE for quit. */
-static enum process_status run(struct process_worker *w, const struct proto_request *req,
-			       uint32_t now, struct proto_out *out)
+static enum process_status run(struct process_worker *w, struct process_conn *c,
+			       const struct proto_request *req, uint32_t now, struct proto_out *out)
 {
 	enum store_result r;
 
@@ -699,7 +728,11 @@ static enum process_status run(struct process_worker *w, const struct proto_requ
 	case PROTO_CMD_GETS:
 	case PROTO_CMD_GAT:
 	case PROTO_CMD_GATS:
-		do_get(w, req, now, out);
+		do_get(w, c, req, now, out);
+		if (c->paused) {
+			c->get_req = *req;
+			return PROCESS_PAUSED;
+		}
 		break;
 	case PROTO_CMD_SET:
 	case PROTO_CMD_ADD:
@@ -780,6 +813,7 @@ enum process_status process_input(struct process_worker *w, struct process_conn 
 		struct proto_request req;
 		size_t used = 0;
 		enum proto_event ev = proto_parse(&c->parser, buf + off, len - off, &used, &req);
+		enum process_status st = PROCESS_OK;
 
 		off += used;
 		switch (ev) {
@@ -793,7 +827,8 @@ enum process_status process_input(struct process_worker *w, struct process_conn 
 				store_begin(w, c, &req, now, out);
 				break;
 			}
-			if (run(w, &req, now, out) == PROCESS_CLOSE) {
+			st = run(w, c, &req, now, out);
+			if (st == PROCESS_CLOSE) {
 				process_conn_close(w, c);
 				return PROCESS_CLOSE;
 			}
@@ -822,5 +857,24 @@ enum process_status process_input(struct process_worker *w, struct process_conn 
 			process_conn_close(w, c);
 			return PROCESS_CLOSE;
 		}
+		if (st == PROCESS_PAUSED) {
+			c->paused_rest = len - off;
+			return PROCESS_PAUSED;
+		}
 	}
+}
+
+enum process_status process_resume(struct process_worker *w, struct process_conn *c, uint32_t now,
+				   struct proto_out *out)
+{
+	if (!c->paused)
+		return PROCESS_OK;
+	do_get(w, c, &c->get_req, now, out);
+	if (out->error != 0) {
+		c->paused = false;
+		w->conn_errors++;
+		process_conn_close(w, c);
+		return PROCESS_CLOSE;
+	}
+	return c->paused ? PROCESS_PAUSED : PROCESS_OK;
 }
