@@ -536,6 +536,24 @@ static void item_drop(struct store *s, struct part *p, struct item *it)
 /* storage                                                            */
 
 /*
+ * An item's size in memcached's arithmetic (48-byte header, 8 of CAS, the
+ * key and its NUL, the value and its CRLF, 4 for non-zero client flags): what
+ * its limits (-I, the 512 KB largest slab chunk) are checked against.
+ */
+#define MC_SLAB_CHUNK_MAX 524288u
+
+static uint64_t mc_item_size(uint32_t klen, uint32_t vlen, uint32_t flags)
+{
+	return 48u + 8u + klen + 1u + (uint64_t)vlen + 2u + (flags ? 4u : 0u);
+}
+
+/* memcached stores such an item in chunks, and does no arithmetic on it. */
+static bool mc_chunked(const struct item *it)
+{
+	return mc_item_size(it->klen, it->vlen, it->flags) > MC_SLAB_CHUNK_MAX;
+}
+
+/*
  * Decide a storage command against `old` (the live item or NULL); on
  * STORE_STORED fills in the new item's header from args/old. `value` may be
  * NULL when the new item already holds the value (store_commit).
@@ -588,6 +606,9 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 		uint32_t ov = old->vlen, total = ov + vlen;
 		uint32_t ocls = old->cls;
 
+		/* memcached cannot allocate the joined item past -I: NOT_STORED */
+		if (mc_item_size((uint32_t)klen, total, old->flags) > s->cfg.item_size_max)
+			return STORE_NOT_STORED; /* store_commit frees a pending item */
 		it = item_new(s, p, key, klen, total, now, &err);
 		/* The allocation may have evicted old: look again. */
 		if (it && index_find(p, h, key, klen, NULL) != old) {
@@ -1009,18 +1030,6 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
 static bool is_space(char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-/*
- * memcached cannot do arithmetic on a chunked item: one whose memcached size
- * (48 + 8 + key + 1 + value + 2, + 4 with client flags) exceeds its largest
- * slab chunk, 512 KB by default.
- */
-#define MC_SLAB_CHUNK_MAX 524288u
-
-static bool mc_chunked(const struct item *it)
-{
-	return 48u + 8u + it->klen + 1u + it->vlen + 2u + (it->flags ? 4u : 0u) > MC_SLAB_CHUNK_MAX;
 }
 
 static bool parse_u64(const char *v, uint32_t len, uint64_t *out)
