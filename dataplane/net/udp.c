@@ -1,5 +1,7 @@
 #include "udp.h"
 
+#include "cksum.h"
+
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
@@ -16,10 +18,8 @@ static uint16_t udp_checksum_sum(const struct rte_ipv4_hdr *ip, const struct rte
 		uint8_t zero, proto;
 		uint16_t len;
 	} __rte_packed ph = {ip->src_addr, ip->dst_addr, 0, IPPROTO_UDP, udp->dgram_len};
-	uint32_t sum = rte_raw_cksum(&ph, sizeof(ph)) + rte_raw_cksum(udp, dgram_len);
 
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)((sum & 0xffff) + (sum >> 16));
+	return net_cksum_fold(net_cksum_add(net_cksum_add(0, &ph, sizeof(ph)), udp, dgram_len));
 }
 
 static int port_served(const struct udp_config *cfg, uint16_t port)

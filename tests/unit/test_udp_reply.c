@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 
 #include "cunit_tap.h"
+#include "net/cksum.h"
 #include "net/udp_reply.h"
 
 static struct rte_mempool *pool;
@@ -313,6 +314,26 @@ static void test_begin_in(void)
 	rte_pktmbuf_free(m);
 }
 
+/* net/cksum.h against rte_raw_cksum: every length to 300 at every alignment. */
+static void test_cksum(void)
+{
+	static uint8_t buf[400];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 300; len++) {
+			uint16_t want = rte_raw_cksum(buf + off, len);
+
+			CU_ASSERT_EQUAL(net_cksum_fold(net_cksum_add(0, buf + off, len)), want);
+			CU_ASSERT_EQUAL(net_cksum_fold(net_cksum_add(0x123456789abULL, buf + off, len)),
+					net_cksum_fold(0x123456789abULL + want));
+		}
+	/* all ones: the carries */
+	memset(buf, 0xff, sizeof(buf));
+	CU_ASSERT_EQUAL(net_cksum_fold(net_cksum_add(0, buf, sizeof(buf))), 0xffff);
+}
+
 static const struct cunit_test tests[] = {
 	{"small reply in one datagram", test_small_reply},
 	{"split at datagram boundaries", test_split_exact},
@@ -323,6 +344,7 @@ static const struct cunit_test tests[] = {
 	{"payloads of 1 to 70 bytes", test_small_sizes},
 	{"mark, rewind, reserve", test_mark_rewind},
 	{"first datagram in the request's mbuf", test_begin_in},
+	{"software checksums against rte_raw_cksum", test_cksum},
 	{NULL, NULL},
 };
 
