@@ -16,8 +16,8 @@ out=$(cd "$DP_TMP" && ns timeout 120 memccapable -h "$DP_IP" -p 11211 -a 2>&1)
 echo "$out" | grep -q "All tests passed" && t_ok "memccapable -a: every ASCII test passes" ||
     t_fail "memccapable -a: every ASCII test passes" "$out"
 
-t_check "pymemcache: 0 B to 1 MB, cas, incr, delete, 20 pipelining clients" \
-    ns "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211
+t_check "pymemcache: 0 B to 1 MB, a 20 x 1 MB multiget, cas, incr, delete, 20 pipelining clients" \
+    ns "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 200 --big
 
 # stats subcommands over TCP, as memcached answers them.
 stats_of() {

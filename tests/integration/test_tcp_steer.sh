@@ -17,7 +17,7 @@ fi
     t_fail "stats: rx_steering software" "$(dp_ctl stats | grep -E 'rx_|rss')"
 
 t_check "pymemcache over software-spread connections: 0 B to 1 MB, 20 x 1 MB get, 20 clients" \
-    ns "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 100
+    ns "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 100 --big
 
 w=($(dp_ctl stats | awk '$2 ~ /^worker[0-9]+_tcp_total_connections$/ { print $3 }'))
 [ "${#w[@]}" = 2 ] && [ "${w[0]}" -gt 0 ] && [ "${w[1]}" -gt 0 ] &&
