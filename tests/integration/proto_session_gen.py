@@ -33,6 +33,9 @@ def key():
 
 
 def val():
+    if random.random() < 0.03:  # long: 3000 digits, or a value memcached chunks
+        n, c = random.choice([(3000, "7"), (20, "9"), (600000, "0")])
+        return f"$FILL({n},{c})", n
     v = random.choice(VALS)
     return v, len(v.replace("\\r", "\r").replace("\\n", "\n"))
 
@@ -83,7 +86,8 @@ def request():
     if c < 0.55:
         return f"delete {key()}" + random.choice(["", "", " noreply", " 0"]) + "\\r\\n"
     if c < 0.6:
-        return f"touch {key()} {ttl()}\\r\\n"
+        nr = " noreply" if random.random() < 0.2 else ""
+        return f"touch {key()} {ttl()}{nr}\\r\\n"
     if c < 0.75:
         fl = random.sample(["v", "k", "c", "f", "s", "t", "q", "O1", "N30", "T50", "h", "l", "u",
                             "b", "R10", "T0", "N0", "R200"], random.randint(0, 5))
@@ -96,7 +100,8 @@ def request():
                            random.randint(0, 3))
         return f"md {k} " + " ".join(fl) + "\\r\\n"
     if c < 0.95:
-        return random.choice([f"me {key()}", f"me {key()} b", "mn"]) + "\\r\\n"
+        return random.choice([f"me {key()}", f"me {key()} b", "mn", "version", "verbosity 1",
+                              "flush_all", "flush_all noreply", f"bget {key()} {key()}"]) + "\\r\\n"
     k = key()
     fl = random.sample(["v", "q", "k", "t", "c", "N0", "J7", "D3", "MD", "M+", "b", "T30", "N30",
                         f"C$CAS({k})", "O5", "MI", "M-", "D18446744073709551615"],
@@ -117,7 +122,7 @@ def item_key(tokens, i):
 def retrieved(req):
     """Keys whose items a reply of this request holds in memcached."""
     t = req.split("\\r\\n")[0].split()
-    if t[0] in ("get", "gets"):
+    if t[0] in ("get", "gets", "bget"):
         return set(t[1:])
     if t[0] in ("gat", "gats"):
         return set(t[2:])
