@@ -185,6 +185,7 @@ static int worker_udp_setup(struct worker *w, unsigned int lcore, unsigned int t
 	if (udp_service_setup(w->udp_svc, w->store, tid, &pcfg, pool, socket) < 0)
 		return -ENOMEM;
 	w->udp_svc->pw.settings = &process_settings;
+	w->udp_svc->reply_ratio = opts->udp_reply_ratio;
 	return 0;
 }
 

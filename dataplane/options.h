@@ -63,6 +63,8 @@ struct dp_mac {
 	  "UDP ports PORT..PORT+workers-1, one per partition, steered to its owner (0: off)")     \
 	X(udp_allow, 0, DP_OPT_CIDR_LIST, NULL, 0, "CIDR[,CIDR...]",                               \
 	  "sources that UDP answers (amplification guard; default: the --ip subnet)")             \
+	X(udp_reply_ratio, 0, DP_OPT_UINT, "0", 1000000, "N",                                        \
+	  "amplification limit: a UDP reply larger than N times its request is refused (0: none)")  \
 	X(udp_writes, 0, DP_OPT_UINT, "0", 1, "0|1",                                               \
 	  "1: every command over UDP; 0: only get, gets, mg and mn (reads cannot amplify writes)") \
 	X(memory_limit, 'm', DP_OPT_UINT, "64", 1048576, "MB",                                      \

@@ -82,6 +82,36 @@ static inline void keys_to_line(struct udp_service *svc, unsigned int nkeys)
 		svc->keys[i].p = svc->line + (svc->keys[i].p - from);
 }
 
+#define RATIO_ERROR "SERVER_ERROR reply exceeds the UDP reply ratio\r\n"
+
+/*
+ * The amplification guard's second half (--udp-reply-ratio): a reply that
+ * would carry more than `ratio` times the request's bytes is replaced by an
+ * error line, or by nothing if even that is too much. Returns false when
+ * nothing is to be sent. `in_request`: the reply was begun in the request's
+ * mbuf (udp_reply_begin_in took it).
+ */
+static bool ratio_check(struct udp_service *svc, bool in_request, size_t req_bytes)
+{
+	uint64_t allowed = (uint64_t)svc->reply_ratio * req_bytes;
+	struct udp_reply *r = &svc->reply;
+	/* where the reply began: the request's own mbuf, or no datagram yet */
+	struct udp_reply_mark start = {NULL, 0, 0};
+
+	if (r->error != 0 || udp_reply_bytes(r) <= allowed)
+		return true;
+	net_count(&svc->ctr.udp_ratio_refused, 1);
+	if (in_request)
+		start = (struct udp_reply_mark){
+		    rte_pktmbuf_mtod_offset(r->dgrams[0], char *, UDP_REPLY_HDRS),
+		    UDP_REPLY_PAYLOAD_MAX, 1};
+	udp_reply_rewind(r, &start);
+	if (UDP_FRAME_HDR_LEN + sizeof(RATIO_ERROR) - 1 > allowed)
+		return false;
+	udp_reply_write(r, RATIO_ERROR, sizeof(RATIO_ERROR) - 1);
+	return true;
+}
+
 int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc, struct rte_mbuf *m,
 		       const struct udp_dgram *d, uint32_t now, int tx_offload)
 {
@@ -113,6 +143,13 @@ int udp_service_handle(struct udp_service *svc, const struct net_iface *ifc, str
 			rte_pktmbuf_free(m);
 			return 0;
 		}
+	}
+	if (unlikely(svc->reply_ratio != 0 && !ratio_check(svc, m == NULL, d->len))) {
+		/* the request's headers may live in the reply's first datagram */
+		udp_reply_abort(&svc->reply);
+		if (m != NULL)
+			rte_pktmbuf_free(m);
+		return 0;
 	}
 	n = udp_reply_finish(&svc->reply, ifc, d, hdr.req_id, tx_offload);
 	if (m != NULL)

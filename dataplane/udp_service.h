@@ -31,7 +31,9 @@
 	X(udp_noreply, "requests that asked for no reply")                                         \
 	X(drop_udp_frame, "datagram without a valid single-datagram frame header")                 \
 	X(drop_udp_reply_too_large, "reply larger than a UDP reply may be")                        \
-	X(drop_udp_reply_nobufs, "reply dropped: mbuf pool exhausted")
+	X(drop_udp_reply_nobufs, "reply dropped: mbuf pool exhausted")                             \
+	X(udp_ratio_refused,                                                                       \
+	  "replies over --udp-reply-ratio times their request: an error line sent, or nothing")
 
 struct udp_service_counters {
 #define UDP_SERVICE_FIELD(name, desc) uint64_t name;
@@ -45,6 +47,7 @@ struct udp_service {
 	struct rte_mempool *pool;
 	struct udp_service_counters ctr;
 	bool fast_get, fast_gets; /* get, gets allowed over UDP: the shortcut serves them */
+	uint32_t reply_ratio;	  /* --udp-reply-ratio: reply ≤ ratio × request bytes (0: any) */
 	char *out_buf; /* UDP_SERVICE_OUT_MAX bytes on the worker's socket */
 	struct proto_span keys[PROTO_UDP_GET_KEYS_MAX];
 	char line[2048]; /* a get line, copied out of the mbuf its reply reuses */

@@ -49,6 +49,17 @@ struct udp_reply {
 	struct rte_mbuf *dgrams[UDP_REPLY_MAX_DGRAMS];
 };
 
+/*
+ * The UDP payload bytes of the reply so far, frame headers included (what
+ * the amplification ratio counts). Meaningful while the reply has no error.
+ */
+static inline uint64_t udp_reply_bytes(const struct udp_reply *r)
+{
+	if (r->n == 0)
+		return 0;
+	return (uint64_t)r->n * (UDP_FRAME_HDR_LEN + UDP_REPLY_PAYLOAD_MAX) - r->room;
+}
+
 /* A position in a reply, to come back to (a read that has to start over). */
 struct udp_reply_mark {
 	char *pos;

@@ -81,6 +81,32 @@ else
 fi
 dp_ctl shutdown > /dev/null
 dp_wait_exit 20
+ip netns del "$DP_NS"
+
+# --udp-reply-ratio: "get v100" is 9 bytes plus the frame header; its reply
+# fits 20 times that, v1400's does not (an error line instead); at ratio 2 not
+# even the error line fits (no reply). Each refusal is counted.
+start --udp-reply-ratio 20
+"$PYTHON" "$CLIENT" load "$DP_SOCK" > /dev/null
+out=$(ns "$PYTHON" "$CLIENT" get "$DP_IP" 11211 v100)
+echo "$out" | grep -q "VALUE v100 100 100" && t_ok "ratio 20: a 100-byte value is served" ||
+    t_fail "ratio 20: a 100-byte value is served" "$out"
+d=$(counter_delta udp_ratio_refused ns "$PYTHON" "$CLIENT" get "$DP_IP" 11211 v1400)
+grep -q "SERVER_ERROR reply exceeds the UDP reply ratio" "$DP_TMP/out" && [ "$d" = 1 ] &&
+    t_ok "ratio 20: a 1400-byte value refused with SERVER_ERROR, counted" ||
+    t_fail "ratio 20: a 1400-byte value refused with SERVER_ERROR, counted" "delta $d" "$(cat "$DP_TMP/out")"
+dp_ctl shutdown > /dev/null
+dp_wait_exit 20
+ip netns del "$DP_NS"
+start --udp-reply-ratio 2
+"$PYTHON" "$CLIENT" load "$DP_SOCK" > /dev/null
+d=$(counter_delta udp_ratio_refused ns "$PYTHON" "$CLIENT" frame "$DP_IP" 11211 \
+    "0009000000010000$(printf 'get v100\r\n' | od -An -tx1 | tr -d ' \n')")
+grep -q "no reply" "$DP_TMP/out" && [ "$d" = 1 ] &&
+    t_ok "ratio 2: not even the error line fits: no reply, counted" ||
+    t_fail "ratio 2: not even the error line fits: no reply, counted" "delta $d" "$(cat "$DP_TMP/out")"
+dp_ctl shutdown > /dev/null
+dp_wait_exit 20
 [ "$DP_RC" = 0 ] && t_ok "dpcached exits 0" || t_fail "dpcached exits 0" "exit $DP_RC"
 left=$(dp_leftovers)
 [ -z "$left" ] && t_ok "nothing left behind" || t_fail "nothing left behind" "$left"
