@@ -203,15 +203,32 @@ tp_dpcached_stop() {
     kill -KILL "$TP_DP_PID" 2>/dev/null || true
     wait "$TP_DP_PID" 2>/dev/null || rc=$?
     TP_DP_PID=
-    [ "$rc" = 139 ] && echo "# note: dpcached crashed (SIGSEGV) after the loadgen disconnected (net_memif)"
+    [ "$rc" = 139 ] && echo "bench: note: dpcached crashed (SIGSEGV) as the loadgen left (net_memif)" >&2
     return 0
 }
 
 # lg_memif OPTIONS: the loadgen on lcore 0 as the memif client; prints its output.
+#
+# The loadgen lingers after its report until dpcached has shut down (workers
+# first, then the port), so neither side's datapath polls memif memory that
+# the other's departure unmaps: this prints the report once its last line
+# (run_status) is there, stops dpcached, then reaps the loadgen.
 lg_memif() {
+    local pid i
+    rm -f "$TP_DIR/lg.out"
     "$LG" -l 0 --no-pci --in-memory --file-prefix "$TP_PREFIX-c" \
         --vdev="net_memif0,role=client,socket=$TP_DIR/memif.sock,socket-abstract=no" -- \
-        --server 198.18.0.2:11211 --ip 198.18.0.1 "$@" 2> "$TP_DIR/lg.err"
+        --server 198.18.0.2:11211 --ip 198.18.0.1 --linger 30 "$@" \
+        > "$TP_DIR/lg.out" 2> "$TP_DIR/lg.err" &
+    pid=$!
+    for i in $(seq 1800); do
+        grep -q '^run_status ' "$TP_DIR/lg.out" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    tp_dpcached_stop
+    tp_kill "$pid"
+    cat "$TP_DIR/lg.out"
 }
 
 lg_kernel() {
@@ -223,7 +240,7 @@ lg_figure() {
     local v
     v=$(echo "$2" | awk -v n="$1" '$1 == n { print $2 }')
     if [ -z "$v" ] || ! echo "$2" | grep -q '^bad_replies 0$' ||
-       ! echo "$2" | grep -q '^exit_status 0$'; then
+       ! echo "$2" | grep -Eq '^(exit_status 0|run_status ok)$'; then
         echo "bench: the load generator failed:" >&2
         echo "$2" | sed 's/^/  /' >&2
         sed 's/^/  /' "$TP_DIR/lg.err" >&2
@@ -246,8 +263,8 @@ tp_pairs() {
     TP_DP= TP_MC= TP_RATIO=
     for r in $(seq "$runs"); do
         tp_dpcached_start
-        out=$(lg_memif "$@" --preload 1; echo "exit_status $?")
-        tp_dpcached_stop
+        lg_memif "$@" --preload 1 > "$TP_DIR/dp.out"
+        out=$(cat "$TP_DIR/dp.out")
         dp=$(lg_figure "$figure" "$out")
         TP_LAST_DP=$out
         out=$(lg_kernel "$@" --preload 0; echo "exit_status $?")

@@ -5,9 +5,10 @@
 # byte for byte by the loadgen; a loadgen that expects other values must
 # report bad replies and fail; the kernel-socket mode against a stock
 # memcached on loopback. dpcached's worker runs on lcore 1, the loadgen on
-# lcore 0. Each loadgen run gets a dpcached of its own: DPDK 22.11's net_memif
-# unmaps a departed peer's memory under the polling worker, so a second
-# client connecting to the same dpcached can crash it (docs/BENCHMARKS.md).
+# lcore 0. Each loadgen run gets a dpcached of its own, and dpcached shuts
+# down before the loadgen leaves: DPDK 22.11's net_memif unmaps a departed
+# peer's memory under the other side's polling worker, which can crash it
+# (docs/BENCHMARKS.md).
 # Every process is stopped by PID and the memif socket, EAL runtime
 # directories and hugepage files are removed, pass or fail.
 . "$(dirname "$0")/harness.sh"
@@ -53,19 +54,33 @@ memif_start() {
     return 1
 }
 
-# lg OPTIONS...: the loadgen as memif client on lcore 0; output in $DP_TMP/lg.out,
-# its exit status returned. Run in the background so cleanup can stop it by PID.
+# lg OPTIONS...: the loadgen as memif client on lcore 0; output in $DP_TMP/lg.out.
+# Returns once it has reported (its last line is run_status), 0 if the run
+# was sound. It then lingers until dpcached shuts down (fresh does that), so
+# that neither side polls memif memory the other's departure unmaps.
 lg() {
-    local rc
-    timeout 30 "$LOADGEN" -l 0 --no-pci --in-memory --file-prefix "$LG_ID" \
+    local i
+    rm -f "$DP_TMP/lg.out"
+    timeout 90 "$LOADGEN" -l 0 --no-pci --in-memory --file-prefix "$LG_ID" \
         --vdev="net_memif0,role=client,socket=$MEMIF_SOCK,socket-abstract=no" -- \
-        --server "$DP_IP:11211" --ip "$DP_PEER_IP" --keys 2000 --warmup 0.2 "$@" \
+        --server "$DP_IP:11211" --ip "$DP_PEER_IP" --keys 2000 --warmup 0.2 --linger 30 "$@" \
         > "$DP_TMP/lg.out" 2> "$DP_TMP/lg.err" &
     LG_PID=$!
-    wait "$LG_PID"
-    rc=$?
+    for i in $(seq 600); do
+        grep -q '^run_status ' "$DP_TMP/lg.out" 2>/dev/null && break
+        kill -0 "$LG_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^run_status ok$' "$DP_TMP/lg.out"
+}
+
+# lg_reap: after dpcached is gone, the lingering loadgen closes and exits.
+lg_reap() {
+    local i
+    [ -n "$LG_PID" ] || return 0
+    for i in $(seq 50); do kill -0 "$LG_PID" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$LG_PID"
     LG_PID=
-    return $rc
 }
 
 # fig NAME: one figure of the last loadgen run.
@@ -90,6 +105,7 @@ fresh() {
     if [ -n "$DP_PID" ]; then
         dp_ctl shutdown > /dev/null
         dp_wait_exit 20
+        lg_reap
         [ "$DP_RC" = 0 ] || t_fail "dpcached $n_dp exits 0" "exit $DP_RC" "$(cat "$DP_LOG")"
         left=$(dp_leftovers; [ -e "$MEMIF_SOCK" ] && echo "memif socket $MEMIF_SOCK"
                [ -e "/var/run/dpdk/$LG_ID" ] && echo "runtime dir /var/run/dpdk/$LG_ID")

@@ -387,6 +387,10 @@ static void eal_runtime_dir_remove(void)
 		rmdir(eal_runtime_dir);
 }
 
+/* What lg_memif_close has to undo. */
+static bool eal_up, port_up;
+static uint16_t port_used;
+
 int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct lg_stats *s,
 		 double *seconds)
 {
@@ -397,35 +401,59 @@ int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct
 		.server_port = o->server_port,
 		.src_port = o->src_port,
 	};
-	int rc;
 
 	atexit(eal_runtime_dir_remove);
 	if (rte_eal_init(o->eal_argc, o->eal_argv) < 0) {
 		fprintf(stderr, "dpcache-loadgen: EAL: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
+	eal_up = true;
 	snprintf(eal_runtime_dir, sizeof(eal_runtime_dir), "%s", rte_eal_get_runtime_dir());
 	p.pool = rte_pktmbuf_pool_create("lg_mbufs", NB_MBUFS, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					 (int)rte_socket_id());
 	if (p.pool == NULL) {
 		fprintf(stderr, "dpcache-loadgen: mbuf pool: %s\n", rte_strerror(rte_errno));
-		rc = -1;
-		goto out;
+		return -1;
 	}
-	rc = port_start(&p);
-	if (rc < 0)
-		goto out;
+	if (port_start(&p) < 0)
+		return -1;
+	port_up = true;
+	port_used = p.port_id;
 	if (o->server_mac_set) {
 		memcpy(p.server_mac.addr_bytes, o->server_mac, 6);
 		p.server_mac_known = true;
 	}
-	rc = resolve_server(&p);
-	if (rc == 0)
-		rc = o->proto == LG_UDP ? run_udp(&p, o, w, s, seconds)
-					: lg_run_tcp(&p, o, w, s, seconds);
-	rte_eth_dev_stop(p.port_id);
-	rte_eth_dev_close(p.port_id);
-out:
-	rte_eal_cleanup();
-	return rc;
+	if (resolve_server(&p) < 0)
+		return -1;
+	return o->proto == LG_UDP ? run_udp(&p, o, w, s, seconds) : lg_run_tcp(&p, o, w, s, seconds);
+}
+
+/*
+ * With `linger` > 0, wait (polling nothing but the link state) until the
+ * server has closed the memif connection, at most that many seconds, before
+ * closing our side. net_memif unmaps a departed peer's memory from the EAL's
+ * interrupt thread while the other side's datapath may be polling it: a
+ * dpcached whose client leaves mid-poll can crash. Shutting dpcached down
+ * first (its workers stop before its port closes) while we only watch the
+ * link avoids that on both sides.
+ */
+void lg_memif_close(double linger)
+{
+	if (port_up && linger > 0) {
+		uint64_t deadline = lg_now() + lg_ticks(linger);
+		struct rte_eth_link link;
+
+		while (lg_now() < deadline &&
+		       rte_eth_link_get_nowait(port_used, &link) == 0 && link.link_status)
+			rte_delay_ms(10);
+	}
+	if (port_up) {
+		rte_eth_dev_stop(port_used);
+		rte_eth_dev_close(port_used);
+		port_up = false;
+	}
+	if (eal_up) {
+		rte_eal_cleanup();
+		eal_up = false;
+	}
 }

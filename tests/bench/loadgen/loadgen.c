@@ -37,7 +37,9 @@ static const char usage_text[] =
 	"  --warmup S               seconds run first, not measured [0.5]\n"
 	"  --timeout-ms N           a UDP request unanswered this long is lost [200]\n"
 	"  --preload 0|1            set every key before the run [1]\n"
-	"  --seed N                 popularity draw seed [1]\n";
+	"  --seed N                 popularity draw seed [1]\n"
+	"  --linger S               memif: after the report, wait up to S seconds for the\n"
+	"                           server to close the link before closing ours [0]\n";
 
 enum {
 	OPT_PROTO = 1000,
@@ -58,6 +60,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_PRELOAD,
 	OPT_SEED,
+	OPT_LINGER,
 	OPT_HELP,
 };
 
@@ -80,6 +83,7 @@ static const struct option longopts[] = {
 	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
 	{"preload", required_argument, NULL, OPT_PRELOAD},
 	{"seed", required_argument, NULL, OPT_SEED},
+	{"linger", required_argument, NULL, OPT_LINGER},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -252,6 +256,10 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 				return bad("--seed", optarg);
 			o->seed = (uint64_t)v;
 			break;
+		case OPT_LINGER:
+			if (parse_num(optarg, 0, 3600, &o->linger) < 0)
+				return bad("--linger", optarg);
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			exit(EXIT_SUCCESS);
@@ -304,6 +312,11 @@ int main(int argc, char **argv)
 		rc = lg_run_kernel(&o, &w, &s, &seconds);
 	if (rc == 0)
 		rc = lg_report(&o, &s, seconds);
+	/* The last line, whatever happened: a caller waiting to stop the server looks for it. */
+	printf("run_status %s\n", rc == 0 ? "ok" : "failed");
+	fflush(stdout);
+	if (o.transport == LG_MEMIF)
+		lg_memif_close(o.linger);
 	lg_stats_free(&s);
 	lg_workload_free(&w);
 	return rc == 0 ? 0 : 1;

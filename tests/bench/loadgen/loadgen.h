@@ -44,6 +44,7 @@ struct lg_options {
 	double warmup;          /* seconds run before measuring */
 	double timeout_ms;      /* a UDP request unanswered this long is lost */
 	bool preload;           /* set every key first */
+	double linger;          /* memif: seconds to wait for the server to close first */
 	uint64_t seed;
 	/* addresses: network order */
 	uint32_t local_ip;
@@ -208,6 +209,8 @@ size_t lg_stream_output(struct lg_stream *st, struct lg_cursor *c, struct lg_sta
 /* Transports: each runs preload (if asked), warm-up, then the timed run. */
 int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct lg_stats *s,
 		 double *seconds);
+/* After the report: the memif port and the EAL closed (see lg_memif.c on linger). */
+void lg_memif_close(double linger);
 int lg_run_kernel(const struct lg_options *o, const struct lg_workload *w, struct lg_stats *s,
 		  double *seconds);
 
