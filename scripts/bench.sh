@@ -118,10 +118,10 @@ callgrind_run() {
 # dpcached, ...), so a burst of load from other work on this shared machine
 # hits both alike, and each pair gives a ratio; medians are printed.
 # memcached stays up (idle between its runs); dpcached is started for each
-# run and stopped after it, so its polling worker never competes with
-# memcached, and because DPDK 22.11's net_memif can crash the server's worker
-# when a second client connects to it (the first one's memory is unmapped
-# under the polling worker). Each dpcached run therefore preloads its keys.
+# run (and preloads its keys) and stopped after it, before the loadgen
+# leaves: its polling worker never competes with memcached, and no datapath
+# polls memif memory while a departing peer's is unmapped (DPDK 22.11's
+# net_memif can crash the side that stays; docs/BENCHMARKS.md).
 
 LG=$BUILD/tests/bench/loadgen/dpcache-loadgen
 TP_DIR=
