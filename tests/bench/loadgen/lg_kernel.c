@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64
+#define BATCH	  64
 #define DGRAM_MAX 2048
 
 static uint64_t now_ns(void)
@@ -132,8 +132,10 @@ static int preload_verdict(const struct lg_workload *w, const struct lg_stats *s
 	if (s->stored == w->keys)
 		return 0;
 	fprintf(stderr,
-		"dpcache-loadgen: preload: %lu of %u keys stored (%lu lost, %lu late, %lu bad replies)\n",
-		(unsigned long)s->stored, w->keys, (unsigned long)s->lost, (unsigned long)s->late, (unsigned long)s->bad);
+		"dpcache-loadgen: preload: %lu of %u keys stored (%lu lost, %lu late, %lu bad "
+		"replies)\n",
+		(unsigned long)s->stored, w->keys, (unsigned long)s->lost, (unsigned long)s->late,
+		(unsigned long)s->bad);
 	return -1;
 }
 

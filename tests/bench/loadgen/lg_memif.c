@@ -23,7 +23,7 @@
 #include <rte_udp.h>
 
 #define NB_MBUFS 16383
-#define NB_DESC 1024
+#define NB_DESC	 1024
 
 uint64_t lg_now(void)
 {
@@ -329,8 +329,10 @@ int lg_preload_verdict(const struct lg_workload *w, const struct lg_stats *s)
 	if (s->stored == w->keys && s->bad == 0)
 		return 0;
 	fprintf(stderr,
-		"dpcache-loadgen: preload: %lu of %u keys stored (%lu lost, %lu late, %lu bad replies)\n",
-		(unsigned long)s->stored, w->keys, (unsigned long)s->lost, (unsigned long)s->late, (unsigned long)s->bad);
+		"dpcache-loadgen: preload: %lu of %u keys stored (%lu lost, %lu late, %lu bad "
+		"replies)\n",
+		(unsigned long)s->stored, w->keys, (unsigned long)s->lost, (unsigned long)s->late,
+		(unsigned long)s->bad);
 	return -1;
 }
 
@@ -338,7 +340,7 @@ static int run_udp(struct lg_port *p, const struct lg_options *o, const struct l
 		   struct lg_stats *s, double *seconds)
 {
 	struct lg_window *win =
-		lg_window_new(o->window, lg_ticks(o->timeout_ms / 1000), lg_ns_per_tick());
+	    lg_window_new(o->window, lg_ticks(o->timeout_ms / 1000), lg_ns_per_tick());
 	struct lg_cursor c = {.w = w};
 	uint64_t t0;
 
@@ -356,7 +358,9 @@ static int run_udp(struct lg_port *p, const struct lg_options *o, const struct l
 			struct rte_eth_stats es;
 
 			rte_eth_stats_get(p->port_id, &es);
-			fprintf(stderr, "dpcache-loadgen: port: %lu frames out, %lu in, %lu refused; %lu requests sent\n",
+			fprintf(stderr,
+				"dpcache-loadgen: port: %lu frames out, %lu in, %lu refused; %lu "
+				"requests sent\n",
 				(unsigned long)es.opackets, (unsigned long)es.ipackets,
 				(unsigned long)es.oerrors, (unsigned long)s->sent);
 			free(win);
@@ -395,11 +399,11 @@ int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct
 		 double *seconds)
 {
 	struct lg_port p = {
-		.port_id = o->port_id,
-		.local_ip = o->local_ip,
-		.server_ip = o->server_ip,
-		.server_port = o->server_port,
-		.src_port = o->src_port,
+	    .port_id = o->port_id,
+	    .local_ip = o->local_ip,
+	    .server_ip = o->server_ip,
+	    .server_port = o->server_port,
+	    .src_port = o->src_port,
 	};
 
 	atexit(eal_runtime_dir_remove);
@@ -425,7 +429,8 @@ int lg_run_memif(const struct lg_options *o, const struct lg_workload *w, struct
 	}
 	if (resolve_server(&p) < 0)
 		return -1;
-	return o->proto == LG_UDP ? run_udp(&p, o, w, s, seconds) : lg_run_tcp(&p, o, w, s, seconds);
+	return o->proto == LG_UDP ? run_udp(&p, o, w, s, seconds)
+				  : lg_run_tcp(&p, o, w, s, seconds);
 }
 
 /*
@@ -443,8 +448,8 @@ void lg_memif_close(double linger)
 		uint64_t deadline = lg_now() + lg_ticks(linger);
 		struct rte_eth_link link;
 
-		while (lg_now() < deadline &&
-		       rte_eth_link_get_nowait(port_used, &link) == 0 && link.link_status)
+		while (lg_now() < deadline && rte_eth_link_get_nowait(port_used, &link) == 0 &&
+		       link.link_status)
 			rte_delay_ms(10);
 	}
 	if (port_up) {

@@ -22,9 +22,9 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
-#define MSS 1460
-#define RCV_WND 65535
-#define SENDQ (256 * 1024)
+#define MSS	   1460
+#define RCV_WND	   65535
+#define SENDQ	   (256 * 1024)
 #define TX_PENDING 256
 
 enum conn_state { CONN_SYN_SENT, CONN_ESTABLISHED };
@@ -50,7 +50,7 @@ struct tcp_client {
 	struct rte_mbuf *tx[TX_PENDING];
 	unsigned int ntx;
 	uint64_t stall;
-	bool draining; /* no new requests: what is pending comes back */
+	bool draining;	/* no new requests: what is pending comes back */
 	bool resetting; /* answer the server's challenge ACKs with exact resets */
 	const char *failure;
 };
@@ -145,7 +145,7 @@ static void conn_input(struct tcp_client *tc, struct conn *c, const struct rte_t
 	}
 	if (c->state == CONN_SYN_SENT) {
 		if ((flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) !=
-			    (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) ||
+			(RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) ||
 		    ack != c->iss + 1)
 			return;
 		c->state = CONN_ESTABLISHED;
@@ -168,7 +168,8 @@ static void conn_input(struct tcp_client *tc, struct conn *c, const struct rte_t
 
 		if (off < 0) {
 			tc->s->tcp_gaps++;
-			fail(tc, "a gap in the server's byte stream (memif should not lose frames)");
+			fail(tc,
+			     "a gap in the server's byte stream (memif should not lose frames)");
 			return;
 		}
 		if ((size_t)off < len) {
@@ -424,12 +425,13 @@ out:
 		for (unsigned int i = 0; i < tc.n; i++) {
 			const struct conn *c = &tc.conns[i];
 
-			fprintf(stderr,
-				"dpcache-loadgen:   port %u: %s, unacked %u, window %u, queued %zu, "
-				"replies due %u, rcv_nxt %u\n",
-				c->lport, c->state == CONN_ESTABLISHED ? "established" : "syn-sent",
-				c->snd_nxt - c->snd_una, c->snd_wnd, c->q_len,
-				lg_stream_pending(&c->st), c->rcv_nxt);
+			fprintf(
+			    stderr,
+			    "dpcache-loadgen:   port %u: %s, unacked %u, window %u, queued %zu, "
+			    "replies due %u, rcv_nxt %u\n",
+			    c->lport, c->state == CONN_ESTABLISHED ? "established" : "syn-sent",
+			    c->snd_nxt - c->snd_una, c->snd_wnd, c->q_len,
+			    lg_stream_pending(&c->st), c->rcv_nxt);
 		}
 	}
 	finish(&tc, &cur);

@@ -18,28 +18,28 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: dpcache-loadgen [EAL options --] [options]\n"
-	"\n"
-	"  --proto udp|tcp          memcache over UDP (gets) or TCP [udp]\n"
-	"  --transport memif|kernel a DPDK port (EAL's --vdev) or kernel sockets [memif]\n"
-	"  --server IP[:PORT]       the server [198.18.0.2:11211]\n"
-	"  --ip IP                  our address on the DPDK port [198.18.0.1]\n"
-	"  --server-mac MAC         the server's Ethernet address (default: ask by ARP)\n"
-	"  --src-port N             our first UDP/TCP port [40000]\n"
-	"  --keys N                 distinct keys [100000]\n"
-	"  --key-len N              bytes per key, 8..250 [32]\n"
-	"  --value-len N            bytes per value, 1..1024 [100]\n"
-	"  --zipf THETA             Zipf popularity (e.g. 0.99); 0: uniform [0]\n"
-	"  --set-ratio R            share of sets in the run, 0..1 (TCP) [0]\n"
-	"  --window N               UDP: requests outstanding; TCP: per connection [64]\n"
-	"  --conns N                TCP connections [8]\n"
-	"  --duration S             seconds measured [2]\n"
-	"  --warmup S               seconds run first, not measured [0.5]\n"
-	"  --timeout-ms N           a UDP request unanswered this long is lost [200]\n"
-	"  --preload 0|1            set every key before the run [1]\n"
-	"  --seed N                 popularity draw seed [1]\n"
-	"  --linger S               memif: after the report, wait up to S seconds for the\n"
-	"                           server to close the link before closing ours [0]\n";
+    "usage: dpcache-loadgen [EAL options --] [options]\n"
+    "\n"
+    "  --proto udp|tcp          memcache over UDP (gets) or TCP [udp]\n"
+    "  --transport memif|kernel a DPDK port (EAL's --vdev) or kernel sockets [memif]\n"
+    "  --server IP[:PORT]       the server [198.18.0.2:11211]\n"
+    "  --ip IP                  our address on the DPDK port [198.18.0.1]\n"
+    "  --server-mac MAC         the server's Ethernet address (default: ask by ARP)\n"
+    "  --src-port N             our first UDP/TCP port [40000]\n"
+    "  --keys N                 distinct keys [100000]\n"
+    "  --key-len N              bytes per key, 8..250 [32]\n"
+    "  --value-len N            bytes per value, 1..1024 [100]\n"
+    "  --zipf THETA             Zipf popularity (e.g. 0.99); 0: uniform [0]\n"
+    "  --set-ratio R            share of sets in the run, 0..1 (TCP) [0]\n"
+    "  --window N               UDP: requests outstanding; TCP: per connection [64]\n"
+    "  --conns N                TCP connections [8]\n"
+    "  --duration S             seconds measured [2]\n"
+    "  --warmup S               seconds run first, not measured [0.5]\n"
+    "  --timeout-ms N           a UDP request unanswered this long is lost [200]\n"
+    "  --preload 0|1            set every key before the run [1]\n"
+    "  --seed N                 popularity draw seed [1]\n"
+    "  --linger S               memif: after the report, wait up to S seconds for the\n"
+    "                           server to close the link before closing ours [0]\n";
 
 enum {
 	OPT_PROTO = 1000,
@@ -65,27 +65,27 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{"proto", required_argument, NULL, OPT_PROTO},
-	{"transport", required_argument, NULL, OPT_TRANSPORT},
-	{"server", required_argument, NULL, OPT_SERVER},
-	{"ip", required_argument, NULL, OPT_IP},
-	{"server-mac", required_argument, NULL, OPT_SERVER_MAC},
-	{"src-port", required_argument, NULL, OPT_SRC_PORT},
-	{"keys", required_argument, NULL, OPT_KEYS},
-	{"key-len", required_argument, NULL, OPT_KEY_LEN},
-	{"value-len", required_argument, NULL, OPT_VALUE_LEN},
-	{"zipf", required_argument, NULL, OPT_ZIPF},
-	{"set-ratio", required_argument, NULL, OPT_SET_RATIO},
-	{"window", required_argument, NULL, OPT_WINDOW},
-	{"conns", required_argument, NULL, OPT_CONNS},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"warmup", required_argument, NULL, OPT_WARMUP},
-	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-	{"preload", required_argument, NULL, OPT_PRELOAD},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"linger", required_argument, NULL, OPT_LINGER},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"proto", required_argument, NULL, OPT_PROTO},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"ip", required_argument, NULL, OPT_IP},
+    {"server-mac", required_argument, NULL, OPT_SERVER_MAC},
+    {"src-port", required_argument, NULL, OPT_SRC_PORT},
+    {"keys", required_argument, NULL, OPT_KEYS},
+    {"key-len", required_argument, NULL, OPT_KEY_LEN},
+    {"value-len", required_argument, NULL, OPT_VALUE_LEN},
+    {"zipf", required_argument, NULL, OPT_ZIPF},
+    {"set-ratio", required_argument, NULL, OPT_SET_RATIO},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"conns", required_argument, NULL, OPT_CONNS},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"preload", required_argument, NULL, OPT_PRELOAD},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"linger", required_argument, NULL, OPT_LINGER},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static int bad(const char *what, const char *arg)
@@ -150,20 +150,20 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 	int c;
 
 	*o = (struct lg_options){
-		.proto = LG_UDP,
-		.transport = LG_MEMIF,
-		.keys = 100000,
-		.key_len = 32,
-		.value_len = 100,
-		.window = 64,
-		.conns = 8,
-		.duration = 2,
-		.warmup = 0.5,
-		.timeout_ms = 200,
-		.preload = true,
-		.seed = 1,
-		.server_port = 11211,
-		.src_port = 40000,
+	    .proto = LG_UDP,
+	    .transport = LG_MEMIF,
+	    .keys = 100000,
+	    .key_len = 32,
+	    .value_len = 100,
+	    .window = 64,
+	    .conns = 8,
+	    .duration = 2,
+	    .warmup = 0.5,
+	    .timeout_ms = 200,
+	    .preload = true,
+	    .seed = 1,
+	    .server_port = 11211,
+	    .src_port = 40000,
 	};
 	inet_pton(AF_INET, "198.18.0.1", &o->local_ip);
 	inet_pton(AF_INET, "198.18.0.2", &o->server_ip);
@@ -299,7 +299,8 @@ int main(int argc, char **argv)
 		o.eal_argv = argv;
 	}
 	if (o.transport == LG_MEMIF && o.eal_argc == 0) {
-		fprintf(stderr, "dpcache-loadgen: --transport memif needs EAL options (--vdev) and --\n");
+		fprintf(stderr,
+			"dpcache-loadgen: --transport memif needs EAL options (--vdev) and --\n");
 		return 2;
 	}
 	if (lg_workload_init(&w, &o) < 0 || lg_stats_init(&s) < 0) {

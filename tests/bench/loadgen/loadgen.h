@@ -16,11 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LG_KEY_LEN_MAX 250
-#define LG_VALUE_LEN_MAX 1024
-#define LG_REQ_MAX (LG_KEY_LEN_MAX + LG_VALUE_LEN_MAX + 64)
-#define LG_SEQ_LEN (1u << 20) /* key draws, cycled */
-#define LG_CONNS_MAX 256
+#define LG_KEY_LEN_MAX	  250
+#define LG_VALUE_LEN_MAX  1024
+#define LG_REQ_MAX	  (LG_KEY_LEN_MAX + LG_VALUE_LEN_MAX + 64)
+#define LG_SEQ_LEN	  (1u << 20) /* key draws, cycled */
+#define LG_CONNS_MAX	  256
 #define LG_UDP_WINDOW_MAX 32768
 
 enum lg_proto { LG_UDP, LG_TCP };
@@ -36,15 +36,15 @@ struct lg_options {
 	uint32_t keys;
 	unsigned int key_len;
 	unsigned int value_len;
-	double zipf;            /* 0: uniform */
-	double set_ratio;       /* share of sets in the timed run (TCP; 0..1) */
-	unsigned int window;    /* UDP: requests outstanding; TCP: per connection */
-	unsigned int conns;     /* TCP connections */
-	double duration;        /* seconds measured */
-	double warmup;          /* seconds run before measuring */
-	double timeout_ms;      /* a UDP request unanswered this long is lost */
-	bool preload;           /* set every key first */
-	double linger;          /* memif: seconds to wait for the server to close first */
+	double zipf;	     /* 0: uniform */
+	double set_ratio;    /* share of sets in the timed run (TCP; 0..1) */
+	unsigned int window; /* UDP: requests outstanding; TCP: per connection */
+	unsigned int conns;  /* TCP connections */
+	double duration;     /* seconds measured */
+	double warmup;	     /* seconds run before measuring */
+	double timeout_ms;   /* a UDP request unanswered this long is lost */
+	bool preload;	     /* set every key first */
+	double linger;	     /* memif: seconds to wait for the server to close first */
 	uint64_t seed;
 	/* addresses: network order */
 	uint32_t local_ip;
@@ -54,32 +54,32 @@ struct lg_options {
 	bool server_mac_set;
 	uint16_t port_id;
 	uint16_t src_port; /* first local port (UDP; TCP counts up from it) */
-	int eal_argc;      /* memif: the EAL's arguments (before `--`) */
+	int eal_argc;	   /* memif: the EAL's arguments (before `--`) */
 	char **eal_argv;
 };
 
 struct lg_workload {
 	uint32_t keys;
 	unsigned int key_len, value_len;
-	char *key_text;      /* keys * key_len bytes */
-	char *value_text;    /* keys * value_len bytes */
-	uint32_t *seq;       /* LG_SEQ_LEN key indices */
-	uint8_t *op_seq;     /* LG_SEQ_LEN ops (LG_GET/LG_SET) */
-	size_t hit_len;      /* length of a hit's reply */
-	char vlen_line[16];  /* "<value length>\r\n", as a hit's header ends */
+	char *key_text;	    /* keys * key_len bytes */
+	char *value_text;   /* keys * value_len bytes */
+	uint32_t *seq;	    /* LG_SEQ_LEN key indices */
+	uint8_t *op_seq;    /* LG_SEQ_LEN ops (LG_GET/LG_SET) */
+	size_t hit_len;	    /* length of a hit's reply */
+	char vlen_line[16]; /* "<value length>\r\n", as a hit's header ends */
 	size_t vlen_line_len;
 };
 
 /* Latency histogram: 100 ns buckets up to 100 ms, then one overflow bucket. */
-#define LG_HIST_NS 100
+#define LG_HIST_NS	100
 #define LG_HIST_BUCKETS 1000001
 
 struct lg_stats {
 	uint64_t sent, replies, hits, misses, stored, bad, lost, late;
 	uint64_t gets, sets;
-	uint64_t tcp_gaps;  /* TCP: out-of-order or missing bytes (fatal) */
-	uint64_t stray;     /* frames for no request or connection of this run */
-	uint64_t *hist;     /* LG_HIST_BUCKETS */
+	uint64_t tcp_gaps; /* TCP: out-of-order or missing bytes (fatal) */
+	uint64_t stray;	   /* frames for no request or connection of this run */
+	uint64_t *hist;	   /* LG_HIST_BUCKETS */
 	uint64_t hist_n;
 };
 
@@ -98,8 +98,8 @@ size_t lg_request(const struct lg_workload *w, enum lg_op op, uint32_t k, char *
  * What a complete reply to op on key k is. For TCP, lg_reply_len first says
  * how many bytes the reply takes once `avail` bytes are there (0: need more).
  */
-enum lg_result lg_reply_check(const struct lg_workload *w, enum lg_op op, uint32_t k,
-			      const char *p, size_t len);
+enum lg_result lg_reply_check(const struct lg_workload *w, enum lg_op op, uint32_t k, const char *p,
+			      size_t len);
 size_t lg_reply_len(const struct lg_workload *w, enum lg_op op, const char *p, size_t avail);
 
 int lg_stats_init(struct lg_stats *s);
@@ -127,11 +127,11 @@ struct lg_slot {
 
 struct lg_window {
 	struct lg_slot slot[65536];
-	uint32_t next;   /* next request's sequence number (id = low 16 bits) */
+	uint32_t next;	 /* next request's sequence number (id = low 16 bits) */
 	uint32_t oldest; /* oldest sequence number not yet retired */
 	unsigned int outstanding;
 	unsigned int limit;
-	uint64_t timeout;     /* ticks */
+	uint64_t timeout; /* ticks */
 	double ns_per_tick;
 };
 

@@ -101,7 +101,7 @@ int lg_workload_init(struct lg_workload *w, const struct lg_options *o)
 	for (size_t i = 0; i < LG_SEQ_LEN; i++)
 		w->op_seq[i] = uniform01(&rng) < o->set_ratio ? LG_SET : LG_GET;
 	w->vlen_line_len =
-		(size_t)snprintf(w->vlen_line, sizeof(w->vlen_line), "%u\r\n", o->value_len);
+	    (size_t)snprintf(w->vlen_line, sizeof(w->vlen_line), "%u\r\n", o->value_len);
 	/* VALUE <key> 0 <len>\r\n<value>\r\nEND\r\n */
 	w->hit_len = 6 + o->key_len + 3 + w->vlen_line_len + o->value_len + 7;
 	return 0;
@@ -143,8 +143,8 @@ static bool starts(const char *p, size_t len, const char *lit, size_t litlen)
 	return len >= litlen && memcmp(p, lit, litlen) == 0;
 }
 
-enum lg_result lg_reply_check(const struct lg_workload *w, enum lg_op op, uint32_t k,
-			      const char *p, size_t len)
+enum lg_result lg_reply_check(const struct lg_workload *w, enum lg_op op, uint32_t k, const char *p,
+			      size_t len)
 {
 	if (op == LG_SET)
 		return len == 8 && memcmp(p, "STORED\r\n", 8) == 0 ? LG_STORED : LG_BAD;
@@ -274,9 +274,9 @@ int lg_report(const struct lg_options *o, const struct lg_stats *s, double secon
 	printf("ops_per_sec %.0f\n", seconds > 0 ? (double)s->replies / seconds : 0);
 	if (!sound)
 		fprintf(stderr, "dpcache-loadgen: %s\n",
-			s->replies == 0 ? "no replies" :
-			s->bad > 0	? "bad replies" :
-					  "TCP stream gap (memif should be lossless)");
+			s->replies == 0 ? "no replies"
+			: s->bad > 0	? "bad replies"
+					: "TCP stream gap (memif should be lossless)");
 	return sound ? 0 : -1;
 }
 
