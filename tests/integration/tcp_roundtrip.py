@@ -2,9 +2,12 @@
 """pymemcache against dpcached over TCP: values of 0 B to 1 MB set and read
 back byte for byte, multigets, cas, incr, delete, and 20 pipelining clients;
 with --big also one multiget of 20 values of 1 MB (20 MB streamed through
-one request; too slow for the impaired links of the loss tests).
+one request; too slow for the impaired links of the loss tests). --patient
+waits up to 120 s for each reply instead of 10-20 s: over a lossy link a
+Linux client without SACK or timestamps from its peer backs its
+retransmission timer off to several seconds (docs/TCP.md).
 
-  tcp_roundtrip.py HOST PORT [SETS_PER_CLIENT] [--big]
+  tcp_roundtrip.py HOST PORT [SETS_PER_CLIENT] [--big] [--patient]
 """
 import sys
 import threading
@@ -21,10 +24,12 @@ def value(size, salt=0):
 
 def main():
     big_get = "--big" in sys.argv
-    args = [a for a in sys.argv if a != "--big"]
+    patient = "--patient" in sys.argv
+    args = [a for a in sys.argv if a not in ("--big", "--patient")]
     host, port = args[1], int(args[2])
     per_client = int(args[3]) if len(args) > 3 else 200
-    c = Client((host, port), connect_timeout=5, timeout=10)
+    c = Client((host, port), connect_timeout=30 if patient else 5,
+               timeout=120 if patient else 10)
     fails = []
     for n in SIZES:
         if not c.set("t%d" % n, value(n), noreply=False):
@@ -58,7 +63,8 @@ def main():
 
     def worker(i):
         try:
-            cl = Client((host, port), connect_timeout=5, timeout=20)
+            cl = Client((host, port), connect_timeout=30 if patient else 5,
+                        timeout=120 if patient else 20)
             items = {"p%d_%d" % (i, k): value(k * 37 % 3000, i) for k in range(per_client)}
             cl.set_many(items, noreply=True)
             got = cl.get_many(list(items))

@@ -78,44 +78,7 @@ from pymemcache.client.base import Client
 print(Client(('$DP_IP', 11211)).get('t100'))")
 [ "$out" = None ] && t_ok "memcflush empties the cache" || t_fail "memcflush empties the cache" "$out" "$(cat "$DP_TMP/out")"
 
-# A lossy link: 20 connections, 10,000 pipelined sets and their gets. With
-# tc netem: 5% loss, 5% reordering, 1% duplication. Kernels without netem get
-# the same loss and duplication from nftables in the namespace (no reordering).
-lossy_link_on() {
-    if ns tc qdisc add dev "$DP_IF" root netem loss 5% reorder 5% 50% duplicate 1% delay 1ms \
-        2>/dev/null; then
-        LINK="5% loss, 5% reordering, 1% duplication (netem)"
-        return 0
-    fi
-    command -v nft >/dev/null || return 1
-    ns nft -f - <<EOT || return 1
-table inet dplossy {
-    chain out { type filter hook output priority 0; numgen random mod 20 0 drop; }
-    chain in { type filter hook input priority 0; numgen random mod 20 0 drop; }
-}
-table netdev dpdup {
-    chain eg { type filter hook egress device "$DP_IF" priority 0; numgen random mod 100 0 dup to "$DP_IF"; }
-}
-EOT
-    LINK="5% loss each way, 1% duplication (nftables: this kernel has no netem)"
-}
-lossy_link_off() {
-    ns tc qdisc del dev "$DP_IF" root 2>/dev/null
-    ns nft delete table inet dplossy 2>/dev/null
-    ns nft delete table netdev dpdup 2>/dev/null
-    return 0
-}
-before=$(dp_stat tcp_retransmits)
-if lossy_link_on; then
-    t_check "$LINK: 10,000 pipelined sets over 20 connections read back exactly" \
-        ns timeout 300 "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 500
-    after=$(dp_stat tcp_retransmits)
-    [ "$after" -gt "$before" ] && t_ok "retransmissions counted ($before -> $after)" ||
-        t_fail "retransmissions counted" "$before -> $after"
-    lossy_link_off
-else
-    t_fail "a lossy link (tc netem or nftables) in the namespace" "neither works here"
-fi
+# The lossy link (5% loss, 5% reordering, 1% duplication) is test_tcp_netem.sh.
 # A client that pipelines 10 MB of gets and never reads: memory stays bounded.
 ABUSE=$(dirname "$0")/tcp_abuse.py
 ip netns exec "$DP_NS" timeout 60 "$PYTHON" "$ABUSE" nonreader "$DP_IP" 11211 10 4 \

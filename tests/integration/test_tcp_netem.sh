@@ -41,7 +41,7 @@ t_ok "the impaired link comes up (impair.py: 5% loss, 5% reordering, 1% duplicat
 
 before_rx=$(dp_stat tcp_rx_segments)
 for s in retransmits ooo_segments dup_segments resets_sent; do eval "b_$s=\$(dp_stat tcp_$s)"; done
-if out=$(ns timeout 300 "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 500 2>&1); then
+if out=$(ns timeout 300 "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 500 --patient 2>&1); then
     t_ok "10,000 pipelined sets over 20 connections, each read back byte-exact"
 else
     t_fail "10,000 pipelined sets over 20 connections, each read back byte-exact" "$out" \
