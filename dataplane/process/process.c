@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static process_stats_conns_fn stats_conns_fn;
@@ -24,8 +25,19 @@ void process_set_stats_conns(process_stats_conns_fn fn, void *ctx)
 	stats_conns_ctx = ctx;
 }
 
+/*
+ * memcached's clock counts seconds from two before the server started (its
+ * process_started); meta t shows a TTL already past on that clock (ttl_of).
+ * Set by the first worker that starts; 0 until then.
+ */
+static uint32_t process_started;
+
 int process_worker_init(struct process_worker *w, struct store *store, unsigned tid)
 {
+	uint32_t none = 0;
+
+	__atomic_compare_exchange_n(&process_started, &none, (uint32_t)time(NULL) - 2, false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	*w = (struct process_worker){.store = store, .thread = store_thread(store, tid),
 				     .version = PROCESS_VERSION};
 	return w->thread != NULL ? 0 : -EINVAL;
@@ -66,12 +78,25 @@ static void reply_line(struct proto_out *out, const struct proto_request *req, c
 	proto_compose_line(out, line);
 }
 
-/* Remaining seconds of a protocol exptime, -1 for never. */
+/*
+ * What meta t shows after T or N set a protocol exptime: the remaining
+ * seconds, -1 for never. A time already past (T-1, an old unix time) comes
+ * out as memcached computes it, in unsigned 32-bit arithmetic on its clock,
+ * where every time before the server started is its second 1: a number near
+ * 2^32 that depends on how long the server has been up.
+ */
 static int64_t ttl_of(int64_t exptime, uint32_t now)
 {
 	uint32_t e = store_exptime(exptime, now);
+	uint32_t base = __atomic_load_n(&process_started, __ATOMIC_RELAXED);
 
-	return e == 0 ? -1 : (int64_t)e - (int64_t)now;
+	if (e == 0)
+		return -1;
+	if (e > now)
+		return (int64_t)e - (int64_t)now;
+	if (base == 0 || base > now)
+		base = now - 2; /* no worker started (tests): as if just now */
+	return (uint32_t)((e > base ? e - base : 1) - (now - base));
 }
 
 /*

@@ -242,15 +242,22 @@ static size_t normalise(struct side *sd, const char *in, size_t len, char *out)
 					     (l[j + 4] == '-' && t - j > 5)))) {
 					/*
 					 * remaining TTL (me's exp= is now - exptime,
-					 * negative while alive): ttls_close() compares
+					 * negative while alive): ttls_close() compares.
+					 * One already past shows as memcached's 32-bit
+					 * wrap, which depends on the server's uptime: !
 					 */
 					size_t p = l[j] == 't' ? j + 1 : j + 4;
+					long ttl = strtol(l + p, NULL, 10);
 
-					if (sd->nttl < 64)
-						sd->ttl[sd->nttl++] = strtol(l + p, NULL, 10);
 					memcpy(out + n, l + j, p - j);
 					n += p - j;
-					out[n++] = '~';
+					if (ttl >= 0x80000000L) {
+						out[n++] = '!';
+					} else {
+						if (sd->nttl < 64)
+							sd->ttl[sd->nttl++] = ttl;
+						out[n++] = '~';
+					}
 				} else if (j > 0 && l[j] == 'l' && t > j + 1 &&
 					   isdigit((unsigned char)l[j + 1])) {
 					n += (size_t)sprintf(out + n, "l*"); /* seconds: timing */

@@ -65,7 +65,7 @@ def meta_set():
     v, n = val()
     k = key()
     fl = random.sample(["c", "k", "q", "O2", "T0", "F5", "MA", "MP", "ME", "MR", "MS",
-                        f"C$CAS({k})", "I", "b", "T100", "N30", "F4294967295", "C0"],
+                        f"C$CAS({k})", "I", "b", "T100", "N30", "F4294967295", "C0", "T-1"],
                        random.randint(0, 4))
     if sum(1 for f in fl if f.startswith("M")) > 1:
         fl = [f for f in fl if not f.startswith("M")]
@@ -90,13 +90,13 @@ def request():
         return f"touch {key()} {ttl()}{nr}\\r\\n"
     if c < 0.75:
         fl = random.sample(["v", "k", "c", "f", "s", "t", "q", "O1", "N30", "T50", "h", "l", "u",
-                            "b", "R10", "T0", "N0", "R200"], random.randint(0, 5))
+                            "b", "R10", "T0", "N0", "R200", "T-1", "N-1"], random.randint(0, 5))
         return f"mg {key()} " + " ".join(fl) + "\\r\\n"
     if c < 0.85:
         return meta_set()
     if c < 0.92:
         k = key()
-        fl = random.sample(["q", "k", "O3", "I", "T30", f"C$CAS({k})", "b", "C0"],
+        fl = random.sample(["q", "k", "O3", "I", "T30", f"C$CAS({k})", "b", "C0", "T-1"],
                            random.randint(0, 3))
         return f"md {k} " + " ".join(fl) + "\\r\\n"
     if c < 0.95:
@@ -104,7 +104,7 @@ def request():
                               "flush_all", "flush_all noreply", f"bget {key()} {key()}"]) + "\\r\\n"
     k = key()
     fl = random.sample(["v", "q", "k", "t", "c", "N0", "J7", "D3", "MD", "M+", "b", "T30", "N30",
-                        f"C$CAS({k})", "O5", "MI", "M-", "D18446744073709551615"],
+                        f"C$CAS({k})", "O5", "MI", "M-", "D18446744073709551615", "T-1", "N-1"],
                        random.randint(0, 4))
     if sum(1 for f in fl if f.startswith("M")) > 1:
         fl = [f for f in fl if not f.startswith("M")]

@@ -105,6 +105,9 @@ static const struct transcript transcripts[] = {
     /* ma T is lost when the number grows (memcached touches the replaced item) */
     {"ttl", "ma_T_grown", "set a 0 100 1\r\n9\r\nma a T30 t D100\r\nmg a t\r\n", 0,
      "STORED\r\nHD t30\r\nHD t100\r\n"},
+    /* a TTL already past: memcached's unsigned arithmetic (here as if just started) */
+    {"ttl", "past_ttl", "set a 0 0 1\r\nx\r\nmg a T-1 t\r\nmg a\r\nmg b N-1 t\r\nmg b t\r\n", 0,
+     "STORED\r\nHD t4294967295\r\nEN\r\nHD t4294967295 W\r\nEN\r\n"},
     {"ttl", "ma_T_in_place", "set a 0 100 1\r\n5\r\nma a T30 t\r\nmg a t\r\n", 0,
      "STORED\r\nHD t30\r\nHD t30\r\n"},
     /* a key stored with b is shown base64-encoded by mg k and me */
