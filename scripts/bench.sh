@@ -127,6 +127,7 @@ LG=$BUILD/tests/bench/loadgen/dpcache-loadgen
 TP_DIR=
 TP_DP_PID=
 TP_MC_PID=
+TP_LG_PID=
 TP_PREFIX=dpbench-tp$$
 TP_MC_PORT=
 TP_DP_OPTS=()
@@ -142,8 +143,9 @@ tp_kill() {
 
 tp_cleanup() {
     tp_kill "$TP_DP_PID"
+    tp_kill "$TP_LG_PID"
     tp_kill "$TP_MC_PID"
-    TP_DP_PID= TP_MC_PID=
+    TP_DP_PID= TP_LG_PID= TP_MC_PID=
     rm -rf "/var/run/dpdk/$TP_PREFIX-s" "/var/run/dpdk/$TP_PREFIX-c"
     [ -n "$TP_DIR" ] && rm -rf "$TP_DIR"
     TP_DIR=
@@ -214,20 +216,22 @@ tp_dpcached_stop() {
 # the other's departure unmaps: this prints the report once its last line
 # (run_status) is there, stops dpcached, then reaps the loadgen.
 lg_memif() {
-    local pid i
+    local i
     rm -f "$TP_DIR/lg.out"
     "$LG" -l 0 --no-pci --in-memory --file-prefix "$TP_PREFIX-c" \
         --vdev="net_memif0,role=client,socket=$TP_DIR/memif.sock,socket-abstract=no" -- \
         --server 198.18.0.2:11211 --ip 198.18.0.1 --linger 30 "$@" \
         > "$TP_DIR/lg.out" 2> "$TP_DIR/lg.err" &
-    pid=$!
+    TP_LG_PID=$!
     for i in $(seq 1800); do
         grep -q '^run_status ' "$TP_DIR/lg.out" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
+        kill -0 "$TP_LG_PID" 2>/dev/null || break
         sleep 0.1
     done
     tp_dpcached_stop
-    tp_kill "$pid"
+    for i in $(seq 50); do kill -0 "$TP_LG_PID" 2>/dev/null || break; sleep 0.1; done
+    tp_kill "$TP_LG_PID"
+    TP_LG_PID=
     cat "$TP_DIR/lg.out"
 }
 
