@@ -133,7 +133,8 @@ size_t lg_request(const struct lg_workload *w, enum lg_op op, uint32_t k, char *
 	}
 	p = put(p, "set ", 4);
 	p = put(p, lg_key(w, k), w->key_len);
-	p += sprintf(p, " 0 0 %u\r\n", w->value_len);
+	p = put(p, " 0 0 ", 5);
+	p = put(p, w->vlen_line, w->vlen_line_len);
 	p = put(p, w->value_text + (size_t)k * w->value_len, w->value_len);
 	return (size_t)(put(p, "\r\n", 2) - buf);
 }
