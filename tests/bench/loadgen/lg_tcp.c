@@ -119,6 +119,28 @@ static void flush(struct tcp_client *tc)
 	tc->ntx -= sent;
 }
 
+/* The MSS option of a SYN-ACK, or RFC 9293's default when it has none. */
+static uint16_t peer_mss(const uint8_t *opt, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && opt[i] != 0) {
+		if (opt[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
+			break;
+		if (opt[i] == 2 && opt[i + 1] == 4) {
+			uint16_t mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
+
+			return mss >= 64 ? mss : 536;
+		}
+		i += opt[i + 1];
+	}
+	return 536;
+}
+
 static void conn_input(struct tcp_client *tc, struct conn *c, const struct rte_tcp_hdr *th,
 		       size_t l4_len, uint64_t now)
 {
@@ -149,6 +171,8 @@ static void conn_input(struct tcp_client *tc, struct conn *c, const struct rte_t
 		    ack != c->iss + 1)
 			return;
 		c->state = CONN_ESTABLISHED;
+		c->mss =
+		    RTE_MIN((uint16_t)MSS, peer_mss((const uint8_t *)(th + 1), thl - sizeof(*th)));
 		c->rcv_nxt = seq + 1;
 		c->snd_una = c->snd_nxt = ack;
 		c->snd_wnd = rte_be_to_cpu_16(th->rx_win);
