@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh udp_frame 600 -jobs=1
 #   tests/fuzz/run.sh proto replay crash-XXXX     # run inputs once, no fuzzing
 #
-# TARGET is proto, udp_frame, process or net (tests/fuzz/fuzz_TARGET.c). Seeds are read from
+# TARGET is proto, udp_frame, udp_get, process or net (tests/fuzz/fuzz_TARGET.c). Seeds are read from
 # tests/fuzz/corpus/TARGET; what the fuzzer finds goes to $FUZZ_OUT/corpus-TARGET
 # (default build-fuzz/), crashes to $FUZZ_OUT/. Needs clang (libFuzzer ships with it).
 set -eu
@@ -40,10 +40,10 @@ if [ "$target" = net ]; then
 fi
 
 mkdir -p "$out/corpus-$target"
-flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer -I$root/include -I$root -I$root/dataplane -I$root/tests/unit"
+flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -DDPCACHE_VERSION=\"fuzz\" -fno-omit-frame-pointer -I$root/include -I$root -I$root/dataplane -I$root/tests/unit"
 flags="$flags -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 libs="$root/lib/proto/base64.c $root/lib/proto/compose.c $root/lib/proto/meta_parse.c"
-libs="$libs $root/lib/proto/text_parse.c $root/lib/proto/udp_frame.c"
+libs="$libs $root/lib/proto/text_parse.c $root/lib/proto/udp_frame.c $root/lib/proto/udp_get.c"
 
 if [ "$secs" = replay ]; then
 	# shellcheck disable=SC2086
