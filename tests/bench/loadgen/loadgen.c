@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,9 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 	}
 	if (optind != argc)
 		return bad("argument", argv[optind]);
+	/* Keys are "lg:" and the index in key_len - 3 digits: each must stay distinct. */
+	if (o->key_len - 3 < 10 && o->keys > (uint32_t)pow(10, o->key_len - 3))
+		return bad("--keys", "more than --key-len's digits can number");
 	if (o->proto == LG_UDP && o->set_ratio > 0)
 		return bad("--set-ratio", "over UDP (gets only; sets preload)");
 	return 0;
