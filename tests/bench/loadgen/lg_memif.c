@@ -22,7 +22,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
-#define NB_MBUFS 16383
+#define NB_MBUFS 8191 /* rings of 1024 each way, bursts, 256 TCP segments pending */
 #define NB_DESC	 1024
 
 uint64_t lg_now(void)
