@@ -98,8 +98,10 @@ static int connect_zk(struct zk_store *z, char *err, size_t errlen)
 {
 	z->zh = zookeeper_init(z->hosts, watcher, z->session_ms, NULL, z, 0);
 	if (z->zh == NULL) {
-		snprintf(err, errlen, "--zk: cannot start a session with %s: %s", z->hosts,
-			 strerror(errno));
+		/* a long host list is cut: the message is for humans */
+		if (snprintf(err, errlen, "--zk: cannot start a session with %s: %s", z->hosts,
+			     strerror(errno)) >= (int)errlen && errlen > 0)
+			err[errlen - 1] = '\0';
 		return -1;
 	}
 	return 0;
