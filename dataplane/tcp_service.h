@@ -55,7 +55,8 @@ struct tcp_service {
 	struct tcp_mc_conn *conns; /* max_conns of them */
 	uint32_t now;		   /* unix time, for the store */
 	uint32_t item_size_max;
-	int pool_low;		   /* set once per loop by tcp_service_retry */
+	int pool_low;		   /* set by tcp_service_retry (every 16th loop, or while any wait) */
+	uint32_t retry_loops;	   /* loops since start, for that sampling */
 	unsigned int pool_reserve; /* free mbufs below which requests wait */
 	uint32_t nstarved;
 	uint32_t *starved; /* connection ids waiting for mbufs */
