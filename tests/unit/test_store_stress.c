@@ -1,8 +1,10 @@
 /*
  * CREW under load: two threads read every key and write their own keys
  * (set with changing sizes, append, delete) on the same partitions, with
- * self-checking values. Any torn or recycled read, any version going
- * backwards, and any write missing at the end fails the test.
+ * self-checking values. Reads alternate between store_get (the general path)
+ * and store_get_value (the UDP read path's lean read). Any torn or recycled
+ * read, any version going backwards, and any write missing at the end fails
+ * the test.
  *
  * STORE_STRESS_SECONDS sets the duration (default 10).
  */
@@ -14,6 +16,7 @@
 
 #include "cunit_tap.h"
 #include "store.h"
+#include "store_value.h"
 
 #define T0	 1700000000u
 #define NKEYS	 256
@@ -77,6 +80,49 @@ static uint64_t check_value(const char *v, uint32_t len, uint64_t key, uint32_t 
 	return ver;
 }
 
+/* store_get_value's callback: the value and its flags into a buffer (a retry rewrites them). */
+struct value_copy {
+	char *buf;
+	uint32_t len, flags;
+};
+
+static int copy_value(void *ctx, const struct store_value *v)
+{
+	struct value_copy *c = ctx;
+
+	if (v->value_len > VMAX)
+		return 1;
+	memcpy(c->buf, v->data, v->value_len);
+	c->len = v->value_len;
+	c->flags = v->flags;
+	return 0;
+}
+
+/* One read of key by either path: STORE_OK with the value in buf, *len and *flags. */
+static enum store_result read_key(struct store_thread *t, const char *k, size_t kl, bool lean,
+				  char *buf, uint32_t *len, uint32_t *flags)
+{
+	enum store_result r;
+
+	if (lean) {
+		struct value_copy c = {.buf = buf};
+
+		r = store_get_value(t, k, kl, T0, copy_value, &c);
+		*len = c.len;
+		*flags = c.flags;
+	} else {
+		struct store_sink sink;
+		struct store_buf b;
+		struct store_item_info info;
+
+		store_sink_buf(&sink, &b, buf, VMAX + 64);
+		r = store_get(t, k, kl, T0, &sink, &info);
+		*len = (uint32_t)b.len;
+		*flags = info.flags;
+	}
+	return r;
+}
+
 static void *worker(void *arg)
 {
 	unsigned tid = (unsigned)(uintptr_t)arg;
@@ -119,16 +165,13 @@ static void *worker(void *arg)
 			res->writes++;
 			continue;
 		}
-		struct store_sink sink;
-		struct store_buf b;
-		struct store_item_info info;
+		uint32_t len, flags;
 
-		store_sink_buf(&sink, &b, buf, sizeof(buf));
 		res->reads++;
-		if (store_get(t, k, (size_t)kl, T0, &sink, &info) != STORE_OK)
+		if (read_key(t, k, (size_t)kl, what & 1, buf, &len, &flags) != STORE_OK)
 			continue;
 		res->hits++;
-		uint64_t got = check_value(buf, b.len, key, info.flags);
+		uint64_t got = check_value(buf, len, key, flags);
 
 		if (!got) {
 			res->torn++;
