@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 #include <rte_version.h>
@@ -42,6 +43,7 @@ static void stats_server(FILE *out, const struct stats_source *src)
 	fprintf(out, "STAT version %s\r\n", DPCACHE_VERSION);
 	fprintf(out, "STAT dpdk_version %s\r\n", rte_version());
 	STAT_U64(out, "workers", rte_lcore_count() - 1);
+	STAT_U64(out, "tsc_hz", rte_get_tsc_hz());
 	fprintf(out, "STAT ip %s/%u\r\n", ip, src->opts->ip.len);
 	fprintf(out, "STAT mac %s\r\n", mac);
 	fprintf(out, "STAT mac_filter %s\r\n", src->port->mac_in_software ? "software" : "port");
@@ -165,8 +167,11 @@ static void stats_tcp(FILE *out)
 #undef TCP_SERVICE_PRINT
 }
 
-/* Where a worker's connections came from: its own queue or other workers. */
-static void stats_worker_steering(FILE *out, const char *prefix, const struct worker *w)
+/*
+ * A worker's loop (busy and idle TSC cycles: see struct worker) and where its
+ * connections came from: its own queue or other workers.
+ */
+static void stats_worker(FILE *out, const char *prefix, const struct worker *w)
 {
 	char name[64];
 
@@ -181,6 +186,10 @@ static void stats_worker_steering(FILE *out, const char *prefix, const struct wo
 		WORKER_STAT("tcp_total_connections",
 			    net_counter_read(&w->tcp_svc->tw.ctr.total_connections));
 	}
+	WORKER_STAT("busy_cycles", net_counter_read(&w->busy_cycles));
+	WORKER_STAT("idle_cycles", net_counter_read(&w->idle_cycles));
+	WORKER_STAT("polls", net_counter_read(&w->polls));
+	WORKER_STAT("polls_empty", net_counter_read(&w->polls_empty));
 	WORKER_STAT("tcp_handoff_out", net_counter_read(&w->handoff_out));
 	WORKER_STAT("tcp_handoff_in", net_counter_read(&w->handoff_in));
 	WORKER_STAT("tcp_handoff_dropped", net_counter_read(&w->handoff_dropped));
@@ -217,7 +226,7 @@ void stats_write(FILE *out, const struct stats_source *src)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		snprintf(prefix, sizeof(prefix), "worker%u_", lcore);
 		stats_net(out, prefix, &workers[lcore].net);
-		stats_worker_steering(out, prefix, &workers[lcore]);
+		stats_worker(out, prefix, &workers[lcore]);
 	}
 }
 

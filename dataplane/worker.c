@@ -101,10 +101,8 @@ static void worker_serve_udp(struct worker *w, struct rte_mbuf *m, const struct 
  * transient cache, LRU balance and slab rebalancing, in small steps about
  * once a millisecond, so that requests never wait long behind it.
  */
-static void worker_maintain(struct worker *w)
+static void worker_maintain(struct worker *w, uint64_t tsc)
 {
-	uint64_t tsc = rte_get_tsc_cycles();
-
 	if (w->store == NULL || tsc < w->next_maintain_tsc)
 		return;
 	w->next_maintain_tsc = tsc + rte_get_tsc_hz() / 1000;
@@ -293,12 +291,23 @@ static bool worker_idle(struct worker *w)
 	return false;
 }
 
+/* The loop that began at `start` and ran until `now` found work or not. */
+static void worker_account(struct worker *w, uint64_t start, uint64_t now, bool busy)
+{
+	net_count(busy ? &w->busy_cycles : &w->idle_cycles, now - start);
+	net_count(&w->polls, 1);
+	if (!busy)
+		net_count(&w->polls_empty, 1);
+}
+
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct rte_mbuf *rx[WORKER_BURST];
 	unsigned int idle = 0;
 	uint64_t poll_until = 0; /* after an RX interrupt: poll until then before waiting */
+	uint64_t tsc = rte_get_tsc_cycles();
+	bool busy = false;
 
 	/* The interrupt joins this thread's epoll set: only the worker can add it. */
 	if (w->rx_intr)
@@ -307,13 +316,18 @@ int worker_main(void *arg)
 						       NULL) == 0;
 
 	while (!worker_stopping()) {
-		uint16_t n = worker_rx(w, rx);
+		uint64_t start = tsc;
+		uint16_t n;
 
+		tsc = rte_get_tsc_cycles();
+		worker_account(w, start, tsc, busy);
+		n = worker_rx(w, rx);
+		busy = n > 0;
 		w->now = (uint32_t)time(NULL);
-		worker_maintain(w);
+		worker_maintain(w, tsc);
 		if (w->tcp_svc != NULL) {
 			w->tcp_svc->now = w->now;
-			tcp_timers_run(&w->tcp_svc->tw, rte_get_tsc_cycles() / w->tsc_per_us);
+			tcp_timers_run(&w->tcp_svc->tw, tsc / w->tsc_per_us);
 			tcp_service_retry(w->tcp_svc);
 		}
 		if (n == 0) {
@@ -321,6 +335,7 @@ int worker_main(void *arg)
 
 			worker_tcp_drain(w); /* timers may have queued segments */
 			worker_flush(w);
+			busy = handed > 0;
 			if (handed > 0)
 				idle = 0;
 			else if (w->idle_sleep_us != 0 && ++idle >= IDLE_POLLS_BEFORE_SLEEP &&

@@ -45,6 +45,16 @@ struct worker {
 	uint64_t handoff_out;	     /* TCP frames it received and handed to their owner */
 	uint64_t handoff_in;	     /* TCP frames handed to it */
 	uint64_t handoff_dropped;    /* frames for another worker whose inbox was full */
+	/*
+	 * Where the loop's time goes, in TSC cycles (one TSC read per loop): loops
+	 * that received frames (their RX, processing and TX) and loops that found
+	 * nothing (their poll, timers and any idle sleep). busy / (busy + idle)
+	 * between two reads of `stats` is how loaded the worker was.
+	 */
+	uint64_t busy_cycles;
+	uint64_t idle_cycles;
+	uint64_t polls;		     /* loops */
+	uint64_t polls_empty;	     /* loops that received nothing */
 } __rte_cache_aligned;
 
 extern struct worker workers[RTE_MAX_LCORE];
