@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh store [--limit-mb N] [--keys N] [--seconds S]
 #   scripts/bench.sh udp [--requests N] [--runs N] [--seconds S] [--only instructions|throughput]
-#   scripts/bench.sh tcp [--runs N] [--seconds S]
+#   scripts/bench.sh tcp [--runs N] [--seconds S] [--only instructions|throughput]
 #
 #   store   the store alone, one thread: set and get ops/s (1M keys, 32-byte
 #           values), then items held at the first eviction by the store and
@@ -29,11 +29,17 @@
 #
 #   tcp     the same two set-ups over TCP: 8 connections, 32 requests
 #           pipelined on each; sets/s, and ops/s of a 90/10 get/set mix
-#           (Zipf 0.99, keys preloaded); medians of --runs runs; prints
+#           (Zipf 0.99, keys preloaded); medians of --runs runs. Then
+#           instructions per TCP set on the server's own path, counted by
+#           callgrind in tests/bench/bench_tcp_set (the engine, the service,
+#           the executor and the store in-process; the same connections,
+#           requests and segments, 51,200 sets after a preload), printed as
+#           the comment `# instructions_per_tcp_set N`; then
 #           `tcp_set_ratio_vs_memcached R` and `tcp_mixed_ratio_vs_memcached R`
-#           last.
+#           last. --only instructions|throughput runs one part.
 #
-# Builds into build-bench/ (release, -march=native).
+# Builds into build-bench/ (release, -march=native); callgrind counts use
+# build-callgrind/ (release, baseline x86-64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +53,16 @@ build() {
         meson setup "$BUILD" -Dbuildtype=release -Dnative=true >/dev/null
     fi
     ninja -C "$BUILD" "$@" >/dev/null
+}
+
+# cg_build TARGETS...: the callgrind build (with the tests/bench programs).
+cg_build() {
+    if [ ! -f "$BUILD_CG/build.ninja" ]; then
+        meson setup "$BUILD_CG" -Dbuildtype=release >/dev/null
+    elif grep -q '^tests = false' "$BUILD_CG/meson-private/cmd_line.txt" 2>/dev/null; then
+        meson configure "$BUILD_CG" -Dtests=true >/dev/null
+    fi
+    ninja -C "$BUILD_CG" "$@" >/dev/null
 }
 
 free_port() {
@@ -186,7 +202,8 @@ tp_dpcached_start() {
         -m 64 "${TP_DP_OPTS[@]}" > "$TP_DIR/dpcached.log" 2>&1 &
     TP_DP_PID=$!
     for _ in $(seq 200); do
-        "$BUILD/control/dpcachectl" --socket "$TP_DIR/admin.sock" version >/dev/null 2>&1 && return 0
+        "$BUILD/control/dpcachectl" --socket "$TP_DIR/admin.sock" stats > "$TP_DIR/dp.stats0" 2>/dev/null &&
+            return 0
         kill -0 "$TP_DP_PID" 2>/dev/null || break
         sleep 0.1
     done
@@ -228,6 +245,7 @@ lg_memif() {
         kill -0 "$TP_LG_PID" 2>/dev/null || break
         sleep 0.1
     done
+    "$BUILD/control/dpcachectl" --socket "$TP_DIR/admin.sock" stats > "$TP_DIR/dp.stats1" 2>/dev/null || true
     tp_dpcached_stop
     for i in $(seq 50); do kill -0 "$TP_LG_PID" 2>/dev/null || break; sleep 0.1; done
     tp_kill "$TP_LG_PID"
@@ -253,23 +271,35 @@ lg_figure() {
     echo "$v"
 }
 
+# The share of the last dpcached run's worker loop time (from its start to the
+# loadgen's report) spent on loops that received frames, in percent.
+dp_busy() {
+    awk '$2 ~ /^worker[0-9]+_(busy|idle)_cycles$/ {
+             v = (FILENAME ~ /stats1$/) ? $3 : -$3
+             if ($2 ~ /busy/) b += v; else i += v
+         }
+         END { printf "%.0f\n", (b + i > 0 ? 100 * b / (b + i) : 0) }' \
+        "$TP_DIR/dp.stats0" "$TP_DIR/dp.stats1" 2>/dev/null || echo "?"
+}
+
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) }'; }
 lower() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 
 # tp_pairs FIGURE RUNS OPTIONS...: RUNS alternating runs of the loadgen against
 # a fresh dpcached (which it preloads) and memcached (preloaded once)
-# with the same options; sets TP_DP, TP_MC, TP_RATIO
+# with the same options; sets TP_DP, TP_MC, TP_RATIO, TP_BUSY
 # (space-separated lists) and TP_LAST_DP, TP_LAST_MC (the last outputs).
 tp_pairs() {
     local figure=$1 runs=$2 r out dp mc
     shift 2
-    TP_DP= TP_MC= TP_RATIO=
+    TP_DP= TP_MC= TP_RATIO= TP_BUSY=
     for r in $(seq "$runs"); do
         tp_dpcached_start
         lg_memif "$@" --preload 1 > "$TP_DIR/dp.out"
         out=$(cat "$TP_DIR/dp.out")
         dp=$(lg_figure "$figure" "$out")
+        TP_BUSY+=" $(dp_busy)%"
         TP_LAST_DP=$out
         out=$(lg_kernel "$@" --preload 0; echo "exit_status $?")
         mc=$(lg_figure "$figure" "$out")
@@ -283,6 +313,7 @@ tp_summary() {
     echo "# $1: dpcached:$TP_DP"
     echo "# $1: memcached:$TP_MC"
     echo "# $1: ratios:$TP_RATIO"
+    echo "# $1: dpcached worker busy (loops that received frames, preload and warm-up included):$TP_BUSY"
     echo "$TP_LAST_DP" | awk -v l="$1" '/^(hit_ratio|latency_p50_us|latency_p99_us|lost) / { print "#   " l ", last dpcached run: " $0 }'
     echo "$TP_LAST_MC" | awk -v l="$1" '/^(hit_ratio|latency_p50_us|latency_p99_us|lost) / { print "#   " l ", last memcached run: " $0 }'
 }
@@ -315,15 +346,56 @@ bench_udp_throughput() {
 
 TCP_LG_OPTS=(--proto tcp --keys 100000 --key-len 32 --value-len 100 --conns 8 --window 32 --warmup 0.5)
 
+# Instructions per TCP set through bench_measured() in bench_tcp_set (see
+# its header): callgrind's total over the sets it ran, printed as one number.
+tcp_set_instructions() {
+    local dir total sets
+    command -v valgrind >/dev/null || { echo "bench: valgrind is not installed" >&2; exit 1; }
+    cg_build tests/bench/bench_tcp_set
+    dir=$(mktemp -d /tmp/dpcache-bench.XXXXXX)
+    if ! valgrind --tool=callgrind --toggle-collect=bench_measured \
+        --callgrind-out-file="$dir/cg.out" "$BUILD_CG/tests/bench/bench_tcp_set" \
+        > "$dir/out" 2> "$dir/err"; then
+        echo "bench: bench_tcp_set failed:" >&2
+        grep -v '^==' "$dir/err" >&2
+        rm -rf "$dir"
+        exit 1
+    fi
+    sets=$(awk '$1 == "sets" { print $2 }' "$dir/out")
+    total=$(callgrind_annotate "$dir/cg.out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    rm -rf "$dir"
+    echo $((total / sets))
+}
+
 bench_tcp() {
-    local runs=3 secs=2 out rs rm
+    local runs=3 secs=2 only= insns
     while [ $# -gt 0 ]; do
         case "$1" in
         --runs) runs=$2; shift 2 ;;
         --seconds) secs=$2; shift 2 ;;
+        --only) only=$2; shift 2 ;;
         *) echo "bench: tcp: unknown option '$1'" >&2; exit 2 ;;
         esac
     done
+    case "$only" in
+    ""|instructions|throughput) ;;
+    *) echo "bench: tcp: --only instructions|throughput" >&2; exit 2 ;;
+    esac
+    [ "$only" != instructions ] && bench_tcp_throughput "$runs" "$secs"
+    if [ "$only" != throughput ]; then
+        insns=$(tcp_set_instructions)
+        echo "# instructions_per_tcp_set $insns"
+    fi
+    [ "$only" = instructions ] && return 0
+    echo "tcp_set_ratio_vs_memcached $TCP_SET_RATIO"
+    echo "tcp_mixed_ratio_vs_memcached $TCP_MIXED_RATIO"
+}
+
+TCP_SET_RATIO=
+TCP_MIXED_RATIO=
+
+bench_tcp_throughput() {
+    local runs=$1 secs=$2 out
     tp_start
     echo "# dpcached 1 worker (TCP over net_memif, lcore 1), memcached $(memcached -V | cut -d' ' -f2) -t 1 (kernel TCP, loopback, CPU 1); loadgen on CPU 0"
     out=$(lg_kernel "${TCP_LG_OPTS[@]}" --preload 1 --duration 0.2; echo "exit_status $?")
@@ -333,16 +405,14 @@ bench_tcp() {
     tp_summary "sets/s"
     echo "tcp_sets_per_sec_dpcached $(echo "$TP_DP" | median)"
     echo "tcp_sets_per_sec_memcached $(echo "$TP_MC" | median)"
-    rs=$(echo "$TP_RATIO" | median)
+    TCP_SET_RATIO=$(echo "$TP_RATIO" | median)
     tp_pairs ops_per_sec "$runs" "${TCP_LG_OPTS[@]}" --duration "$secs" \
         --set-ratio 0.1 --zipf 0.99
     tp_summary "90/10 mix ops/s"
     echo "tcp_mixed_ops_per_sec_dpcached $(echo "$TP_DP" | median)"
     echo "tcp_mixed_ops_per_sec_memcached $(echo "$TP_MC" | median)"
-    rm=$(echo "$TP_RATIO" | median)
+    TCP_MIXED_RATIO=$(echo "$TP_RATIO" | median)
     tp_stop
-    echo "tcp_set_ratio_vs_memcached $rs"
-    echo "tcp_mixed_ratio_vs_memcached $rm"
 }
 
 bench_udp() {
@@ -366,10 +436,7 @@ bench_udp() {
         return 0
     fi
     command -v valgrind >/dev/null || { echo "bench: valgrind is not installed" >&2; exit 1; }
-    if [ ! -f "$BUILD_CG/build.ninja" ]; then
-        meson setup "$BUILD_CG" -Dbuildtype=release -Dtests=false >/dev/null
-    fi
-    ninja -C "$BUILD_CG" dataplane/dpcached control/dpcachectl >/dev/null
+    cg_build dataplane/dpcached control/dpcachectl
     local pcap served baseline
     pcap=$(mktemp /tmp/dpcache-bench.XXXXXX.pcap)
     # shellcheck disable=SC2064 # the name now: $pcap is local, gone when the trap runs
@@ -389,7 +456,7 @@ bench_udp() {
     return 0
 }
 
-usage() { sed -n '2,37s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,42s/^# \{0,1\}//p' "$0"; }
 
 what=${1:-}
 [ $# -gt 0 ] && shift
