@@ -9,6 +9,11 @@
 
 CTLD=$DPCACHE_BUILD/control/dpcache-ctld
 CT_PIDS=()
+# The command prefix for ctld, dpcachectl and memcached. A test whose servers
+# are dpcached on TAPs runs them in its namespace: ct_in=(ip netns exec
+# "$DP_NS"). `ip netns exec` execs the program, so the PIDs recorded are still
+# theirs (a prefix, not a function, so that `... &` leaves that PID in $!).
+ct_in=()
 
 ct_cleanup() {
     local p i
@@ -39,11 +44,11 @@ ct_free_port() {
 mc_start() {
     local user=() i
     [ "$(id -u)" -eq 0 ] && user=(-u root)
-    memcached "${user[@]}" -l 127.0.0.1 -p "$1" -U 0 -m 16 -t 1 >"$DP_TMP/memcached-$1.log" 2>&1 &
+    "${ct_in[@]}" memcached "${user[@]}" -l 127.0.0.1 -p "$1" -U 0 -m 16 -t 1 >"$DP_TMP/memcached-$1.log" 2>&1 &
     MC_PID=$!
     CT_PIDS+=("$MC_PID")
     for i in $(seq 100); do
-        "$PYTHON" - "$1" <<'EOF' 2>/dev/null && return 0
+        "${ct_in[@]}" "$PYTHON" - "$1" <<'EOF' 2>/dev/null && return 0
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
 s.sendall(b"version\r\n")
@@ -67,7 +72,7 @@ ct_kill() {
 ctld_start() {
     local name=$1 i
     shift
-    "$CTLD" --ctl-socket "$DP_TMP/$name.sock" "$@" >>"$DP_TMP/$name.log" 2>&1 &
+    "${ct_in[@]}" "$CTLD" --ctl-socket "$DP_TMP/$name.sock" "$@" >>"$DP_TMP/$name.log" 2>&1 &
     CTLD_PID=$!
     CT_PIDS+=("$CTLD_PID")
     for i in $(seq 200); do
@@ -87,7 +92,7 @@ ctld_start() {
 ctl() {
     local name=$1
     shift
-    "$DPCACHECTL" --ctl-socket "$DP_TMP/$name.sock" --timeout 5000 "$@"
+    "${ct_in[@]}" "$DPCACHECTL" --ctl-socket "$DP_TMP/$name.sock" --timeout 5000 "$@"
 }
 
 # jq_py EXPR: evaluate a Python expression over the JSON on stdin (as `j`).
@@ -135,6 +140,6 @@ ct_stop() {
 ct_sanitizer_check() {
     local bad
     bad=$(grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$@" 2>/dev/null)
-    [ -z "$bad" ] && t_ok "no sanitizer reports in the ctld logs" ||
-        t_fail "no sanitizer reports in the ctld logs" "$(cat $bad | head -30)"
+    [ -z "$bad" ] && t_ok "no sanitizer reports in the logs" ||
+        t_fail "no sanitizer reports in the logs" "$(cat $bad | head -30)"
 }

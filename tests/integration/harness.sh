@@ -26,6 +26,7 @@ DP_TMP=$(mktemp -d /tmp/dpcache-it.XXXXXX)
 DP_SOCK=$DP_TMP/admin.sock
 DP_LOG=$DP_TMP/dpcached.log
 DP_PID=
+DP_PIDS=()                          # dp_spawn_n: instance N's PID at index N
 
 t_n=0
 t_failed=0
@@ -58,16 +59,32 @@ dp_ctl() { "$DPCACHECTL" --socket "$DP_SOCK" --timeout 3000 "$@"; }
 # dp_stat NAME: one value from `dpcachectl stats`.
 dp_stat() { dp_ctl stats | awk -v n="$1" '$1 == "STAT" && $2 == n { print $3; found = 1 } END { exit !found }'; }
 
+# dp_stop_pids PID...: SIGTERM (and SIGCONT, for a test that stopped one), up
+# to 5 s for all of them together, then SIGKILL; reaps them.
+dp_stop_pids() {
+    local p i alive
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
+    for i in $(seq 50); do
+        alive=0
+        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" -eq 0 ] && break
+        sleep 0.1
+    done
+    for p in "$@"; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    return 0
+}
+
 dp_cleanup() {
-    local i
-    if [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; then
-        kill -TERM "$DP_PID" 2>/dev/null
-        for i in $(seq 50); do kill -0 "$DP_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$DP_PID" 2>/dev/null
-        wait "$DP_PID" 2>/dev/null
-    fi
+    local n
+    [ -n "$DP_PID" ] && dp_stop_pids "$DP_PID"
+    # shellcheck disable=SC2046
+    dp_stop_pids $(printf '%s\n' "${DP_PIDS[@]}" | grep -v '^$')
     ip netns del "$DP_NS" 2>/dev/null
     rm -rf "/var/run/dpdk/$DP_ID" /dev/hugepages/"$DP_ID"* "$DP_TMP"
+    for n in "${!DP_PIDS[@]}"; do rm -rf "/var/run/dpdk/$(dp_n_id "$n")"; done
     return 0
 }
 trap 'dp_cleanup' EXIT
@@ -102,6 +119,79 @@ dp_start() {
     done
     echo "dpcached did not become ready in 20 s:" >&2; cat "$DP_LOG" >&2
     return 1
+}
+
+# Several dpcached at once, all in the test's namespace. Instance N (1..99)
+# has its own TAP (named like its EAL file prefix, dp_n_id N) and its own /24:
+# dpcached is 198.18.N.2, the kernel side 198.18.N.1; admin socket
+# $DP_TMP/admin-N.sock, log $DP_TMP/dpcached-N.log. dp_spawn_n starts one
+# without waiting (so that several start in parallel), dp_ready_n waits for it
+# and brings its TAP up. A stopped instance starts again with the same address.
+# PIDs are in DP_PIDS[N]; dp_cleanup stops them all.
+dp_n_id() { echo "${DP_ID}n$1"; }
+dp_n_ip() { echo "198.18.$1.2"; }
+dp_n_sock() { echo "$DP_TMP/admin-$1.sock"; }
+dp_n_log() { echo "$DP_TMP/dpcached-$1.log"; }
+dp_n_ctl() {
+    local n=$1
+    shift
+    "$DPCACHECTL" --socket "$(dp_n_sock "$n")" --timeout 3000 "$@"
+}
+
+# dp_spawn_n N [dpcached options after --]. Call it in this shell, not in $().
+dp_spawn_n() {
+    local n=$1 id i
+    shift
+    id=$(dp_n_id "$n")
+    if [ ! -e "/var/run/netns/$DP_NS" ]; then
+        ip netns add "$DP_NS" || return 1
+        ip -n "$DP_NS" link set lo up
+    fi
+    # A stopped instance's TAP goes with its process: wait until it has.
+    for i in $(seq 100); do
+        ip -n "$DP_NS" link show "$id" >/dev/null 2>&1 || break
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    ip netns exec "$DP_NS" "$DPCACHED" ${DP_CORES:--l 0,1} --no-pci --file-prefix "$id" \
+        --vdev="net_tap0,iface=$id" -- \
+        --ip "$(dp_n_ip "$n")/24" --admin-socket "$(dp_n_sock "$n")" --idle-sleep 100 "$@" \
+        >> "$(dp_n_log "$n")" 2>&1 &
+    DP_PIDS[n]=$!
+}
+
+# dp_ready_n N: wait (30 s at most) until instance N answers on its admin
+# socket, then give its TAP's kernel side 198.18.N.1/24 and bring it up.
+dp_ready_n() {
+    local n=$1 id pid i
+    id=$(dp_n_id "$n")
+    pid=${DP_PIDS[n]}
+    for i in $(seq 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "dpcached $n exited during start-up:" >&2; tail -n 20 "$(dp_n_log "$n")" >&2
+            return 1
+        fi
+        if ip -n "$DP_NS" link show "$id" >/dev/null 2>&1 &&
+           dp_n_ctl "$n" version >/dev/null 2>&1; then
+            ip -n "$DP_NS" addr add "198.18.$n.1/24" dev "$id" &&
+            ip -n "$DP_NS" link set "$id" up
+            return $?
+        fi
+        sleep 0.1
+    done
+    echo "dpcached $n did not become ready in 30 s:" >&2; tail -n 20 "$(dp_n_log "$n")" >&2
+    return 1
+}
+
+dp_start_n() { dp_spawn_n "$@" && dp_ready_n "$1"; }
+
+# dp_kill_n N: SIGKILL instance N (a crash: nothing is cleaned up) and reap it.
+dp_kill_n() {
+    local pid=${DP_PIDS[$1]}
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    DP_PIDS[$1]=
+    return 0
 }
 
 # dp_wait_exit SECONDS: wait for dpcached to exit; its exit status goes to
