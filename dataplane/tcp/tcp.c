@@ -228,13 +228,14 @@ void conn_release(struct tcp_conn *c)
 {
 	struct tcp_worker *w = c->w;
 
+	/* Before the state goes: a release deferred while busy sees CLOSED. */
+	if (c->state == TCP_SYN_RECEIVED)
+		tcp_count(&w->ctr.half_open, -1);
 	if (c->flags & TCP_CF_BUSY) {
 		c->flags |= TCP_CF_DEAD;
 		c->state = TCP_CLOSED;
 		return;
 	}
-	if (c->state == TCP_SYN_RECEIVED)
-		tcp_count(&w->ctr.half_open, -1);
 	if (c->flags & TCP_CF_OPENED)
 		tcp_count(&w->ctr.curr_connections, -1);
 	conn_free_buffers(c);

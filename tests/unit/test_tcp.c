@@ -485,6 +485,38 @@ static void test_bad_handshake_ack(void)
 	stop();
 }
 
+/*
+ * A peer that gave up on its connect answers our SYN-ACK with a RST (ctld's
+ * probes do this to a server that was paused): the half-open connection goes,
+ * slot and count both. The count once leaked here (the RST released the
+ * connection while it was busy, and the deferred release no longer saw
+ * SYN-RECEIVED), so after syn_backlog such resets every SYN got a cookie.
+ */
+static void test_reset_in_syn_received(void)
+{
+	struct out_seg o;
+	uint32_t nfree;
+
+	start(NULL);
+	nfree = W->nfree;
+	for (uint32_t i = 0; i < W->cfg.syn_backlog + 10; i++) {
+		uint16_t port = (uint16_t)(PEER_PORT + i);
+
+		peer_send(port, PEER_ISN, 0, SYN, 1000, NULL, 0, NULL, 0);
+		CU_ASSERT_FATAL(take(&o) == 0);
+		CU_ASSERT_EQUAL_FATAL(o.flags, SYN | ACK);
+		CU_ASSERT_EQUAL_FATAL(W->ctr.half_open, 1);
+		peer_send(port, PEER_ISN + 1, 0, RST, 0, NULL, 0, NULL, 0);
+		CU_ASSERT_EQUAL_FATAL(W->ctr.half_open, 0);
+		CU_ASSERT_EQUAL_FATAL(W->nfree, nfree);
+	}
+	CU_ASSERT_EQUAL(W->ctr.resets_received, W->cfg.syn_backlog + 10);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_sent, 0);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	stop();
+}
+
 static void test_syn_cookies(void)
 {
 	struct tcp_config cfg;
@@ -882,6 +914,8 @@ static const struct cunit_test tests[] = {
     {"RST rules and challenge ACKs", test_resets},
     {"tcp_abort sends RST", test_abort_sends_rst},
     {"bad handshake ACK; SYN retransmitted", test_bad_handshake_ack},
+    {"RST in SYN-RECEIVED frees the connection and its half-open count",
+     test_reset_in_syn_received},
     {"SYN cookies when the SYN queue is full", test_syn_cookies},
     {"SYN cookies expire", test_syn_cookie_expires},
     {"max connections", test_max_connections},
