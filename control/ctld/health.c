@@ -118,6 +118,20 @@ void health_probe_now(struct probe *p, uint64_t now_ms)
 		p->next_ms = now_ms;
 }
 
+/*
+ * While a server is up its probes start one interval apart, measured from
+ * start to start: a probe that waits out its timeout does not push the next
+ * one back. So a hung server (connects, never answers) is TKO within the
+ * documented budget, K x interval + timeout (timeout <= interval), like a
+ * dead one, instead of K x (interval + timeout).
+ */
+static uint64_t next_start(const struct probe *p, const struct health_params *par, uint64_t now_ms)
+{
+	uint64_t at = p->started_ms + par->interval_ms;
+
+	return at > now_ms ? at : now_ms;
+}
+
 enum health_transition health_record(struct probe *p, const struct health_params *par, int ok,
 				     uint64_t now_ms)
 {
@@ -133,7 +147,7 @@ enum health_transition health_record(struct probe *p, const struct health_params
 			t = HEALTH_RECOVERED;
 		}
 		p->backoff_ms = par->interval_ms;
-		p->next_ms = now_ms + par->interval_ms;
+		p->next_ms = next_start(p, par, now_ms);
 		return t;
 	}
 	p->n.probes_failed++;
@@ -154,7 +168,7 @@ enum health_transition health_record(struct probe *p, const struct health_params
 			p->backoff_ms = par->interval_ms;
 		p->next_ms = now_ms + p->backoff_ms;
 	} else {
-		p->next_ms = now_ms + par->interval_ms;
+		p->next_ms = next_start(p, par, now_ms);
 	}
 	return t;
 }

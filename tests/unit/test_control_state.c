@@ -443,6 +443,7 @@ static void test_health_machine(void)
 
 	memset(&p, 0, sizeof(p));
 	p.backoff_ms = par.interval_ms;
+	p.started_ms = t; /* every probe here starts and ends at t */
 	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
 	CU_ASSERT_EQUAL(health_record(&p, &par, 1, t), HEALTH_SAME); /* resets the count */
 	CU_ASSERT_EQUAL(health_record(&p, &par, 0, t), HEALTH_SAME);
@@ -473,12 +474,56 @@ static void test_health_machine(void)
 	CU_ASSERT_EQUAL(p.n.probes_failed, 8);
 }
 
+/*
+ * A healthy server's probes start one interval apart, start to start, however
+ * long each took, so a hung server (every probe times out) is TKO within
+ * K x interval + timeout of the hang, not K x (interval + timeout).
+ */
+static void test_health_schedule(void)
+{
+	const struct health_params par = {.interval_ms = 100,
+					  .timeout_ms = 80,
+					  .tko_after = 3,
+					  .recover_after = 2,
+					  .backoff_max_ms = 500};
+	enum health_transition tr = HEALTH_SAME;
+	struct probe p;
+	uint64_t hang = 1010, t = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.backoff_ms = par.interval_ms;
+	p.started_ms = 1000;
+	health_record(&p, &par, 1, 1003); /* a quick good probe */
+	CU_ASSERT_EQUAL(p.next_ms, 1100);
+	p.started_ms = 1100;
+	health_record(&p, &par, 1, 1180); /* a slow one */
+	CU_ASSERT_EQUAL(p.next_ms, 1200);
+	p.started_ms = 1200;
+	health_record(&p, &par, 1, 1350); /* slower than the interval: next one now */
+	CU_ASSERT_EQUAL(p.next_ms, 1350);
+
+	/* It hangs right after a good probe: each probe from now on times out. */
+	memset(&p, 0, sizeof(p));
+	p.backoff_ms = par.interval_ms;
+	p.started_ms = 1000;
+	health_record(&p, &par, 1, hang);
+	for (int i = 0; i < 10 && tr != HEALTH_WENT_TKO; i++) {
+		p.started_ms = p.next_ms;
+		t = p.started_ms + par.timeout_ms;
+		tr = health_record(&p, &par, 0, t);
+	}
+	CU_ASSERT_EQUAL(tr, HEALTH_WENT_TKO);
+	CU_ASSERT_TRUE(t - hang <= par.tko_after * par.interval_ms + par.timeout_ms);
+	CU_ASSERT_EQUAL(t, 1000 + 3 * 100 + 80); /* the third failed probe started at 1300 */
+}
+
 static const struct cunit_test tests[] = {
 	{"state file survives kill -9 in a write loop", test_state_file_kill9},
 	{"state file: missing, stale temporary", test_state_file_missing_and_garbage},
 	{"config versions only grow", test_config_versions},
 	{"control socket commands and replies", test_commands},
 	{"health: K failures, backoff, M recoveries", test_health_machine},
+	{"health: probes start an interval apart, a hung server within budget", test_health_schedule},
 	{NULL, NULL},
 };
 
