@@ -18,14 +18,16 @@ mode=$(dp_stat idle_mode)
     t_fail "stats: idle_mode interrupt on net_tap" "$mode"
 
 # Sleeping 100 ms between polls would delay about half of these pings by
-# more than 25 ms; waiting for the interrupt answers each at once.
+# more than 25 ms; waiting for the interrupt answers each at once. Up to 3
+# slow ones are allowed: a machine loaded by other work delays a few pings
+# on its own (seen: 2 of 15 over 25 ms at load average 6).
 ns ping -c 1 -W 2 "$DP_IP" > /dev/null 2>&1   # ARP settled
 sleep 0.3
 out=$(ns ping -c 15 -i 0.23 -W 2 "$DP_IP" 2>&1)
 slow=$(echo "$out" | grep -o 'time=[0-9.]*' | cut -d= -f2 | awk '$1 > 25 { n++ } END { print n + 0 }')
 got=$(echo "$out" | grep -c 'time=')
-[ "$got" = 15 ] && [ "$slow" -le 1 ] && t_ok "15 pings answered, $slow over 25 ms (interrupt wakes the worker)" ||
-    t_fail "15 pings answered, at most 1 over 25 ms" "$out"
+[ "$got" = 15 ] && [ "$slow" -le 3 ] && t_ok "15 pings answered, $slow over 25 ms (interrupt wakes the worker)" ||
+    t_fail "15 pings answered, at most 3 over 25 ms" "$out"
 t_check "UDP gets served while idle-waiting" \
     bash -c "'$PYTHON' '$(dirname "$0")/udp_client.py' load '$DP_SOCK' > /dev/null &&
              ip netns exec '$DP_NS' '$PYTHON' '$(dirname "$0")/udp_client.py' check '$DP_IP' 11211"
