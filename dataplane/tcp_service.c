@@ -140,10 +140,12 @@ static void starve(struct tcp_service *svc, struct tcp_conn *c, struct tcp_mc_co
 }
 
 /*
- * Run the connection's received bytes a line at a time (a line holds at most
- * one request) into one reply, until the input runs out or the reply fills
- * the free send space; then send it. A multiget that pauses keeps its line
- * unconsumed (its keys point into it) and resumes first next time.
+ * Run the connection's received bytes, a piece (mbuf) at a time, into one
+ * reply until the input runs out or the reply fills the free send space (the
+ * executor stops between requests then: PROCESS_YIELD); then send it. A
+ * storage command whose line and value share a piece is stored in one step.
+ * A multiget that pauses keeps its line unconsumed (its keys point into it)
+ * and resumes first next time.
  */
 static void serve(struct tcp_service *svc, struct tcp_conn *c)
 {
@@ -174,18 +176,22 @@ static void serve(struct tcp_service *svc, struct tcp_conn *c)
 		}
 	}
 	while (st == PROCESS_OK && !proto_out_paused(o) && tcp_recv_peek(c, in, 1) > 0) {
-		const uint8_t *nl = memchr(in[0].base, '\n', in[0].len);
-		uint32_t len = nl != NULL ? (uint32_t)(nl - in[0].base + 1) : in[0].len;
+		uint32_t len = in[0].len;
 
 		mc->last_cmd = svc->now;
 		svc->serving = tcp_conn_id(c);
 		st = process_input(&svc->pw, &mc->pc, (const char *)in[0].base, len, svc->now, o);
 		svc->serving = -1;
+		if (st == PROCESS_PAUSED || st == PROCESS_YIELD)
+			len -= (uint32_t)mc->pc.paused_rest;
 		net_count(&svc->ctr.tcp_requests_bytes, len);
-		if (st == PROCESS_PAUSED)
-			mc->paused_len = len - (uint32_t)mc->pc.paused_rest;
-		else
+		if (st == PROCESS_PAUSED) {
+			mc->paused_len = len;
+		} else {
 			tcp_recv_consume(c, len);
+			if (st == PROCESS_YIELD)
+				st = PROCESS_OK; /* the reply is full: the loop ends */
+		}
 	}
 	if (reply_flush(svc, c, o->error == 0) < 0 || st == PROCESS_CLOSE) {
 		conn_done(svc, c, mc);

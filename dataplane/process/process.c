@@ -882,9 +882,9 @@ enum process_status process_input(struct process_worker *w, struct process_conn 
 			process_conn_close(w, c);
 			return PROCESS_CLOSE;
 		}
-		if (st == PROCESS_PAUSED) {
+		if (st == PROCESS_PAUSED || (proto_out_paused(out) && off < len)) {
 			c->paused_rest = len - off;
-			return PROCESS_PAUSED;
+			return st == PROCESS_PAUSED ? PROCESS_PAUSED : PROCESS_YIELD;
 		}
 	}
 }

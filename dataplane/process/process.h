@@ -50,7 +50,7 @@ struct process_conn {
 	/* A multiget paused at the reply's soft limit (process_resume). */
 	bool paused;
 	uint32_t get_pos;		/* where its key list goes on */
-	size_t paused_rest;		/* input bytes after it, not parsed yet */
+	size_t paused_rest;		/* input bytes after it (or a yield), not parsed yet */
 	struct proto_request get_req;	/* its spans point into the input or the parser */
 };
 
@@ -78,6 +78,8 @@ enum process_status {
 	PROCESS_OK = 0,	   /* all input consumed, replies in `out` */
 	PROCESS_CLOSE = 1, /* send `out`, then close (quit, or memcached closes too) */
 	PROCESS_PAUSED = 2, /* a multiget stopped at out's soft limit: see process_resume */
+	PROCESS_YIELD = 3,  /* out reached its soft limit between requests: c->paused_rest
+			     * bytes were left unparsed; pass them again later */
 };
 
 /*
@@ -90,10 +92,14 @@ enum process_status process_input(struct process_worker *w, struct process_conn 
 				  size_t len, uint32_t now, struct proto_out *out);
 
 /*
- * Streaming (out->limit set, e.g. a segmented reply in packet buffers): a
- * multiget stops between two keys once out reached its limit and
- * process_input returns PROCESS_PAUSED, having parsed the input up to the
- * end of that request (c->paused_rest bytes after it are left for later).
+ * Streaming (out->limit set, e.g. a segmented reply in packet buffers): no
+ * request starts once out reached its limit: process_input returns
+ * PROCESS_YIELD with c->paused_rest bytes of the input not parsed (the rest
+ * was consumed; the parser's state carries over, so the transport passes
+ * those bytes again when the reply has gone). A multiget stops between two
+ * keys once out reached its limit and process_input returns PROCESS_PAUSED,
+ * having parsed the input up to the end of that request (c->paused_rest
+ * bytes after it are left for later).
  * Send what `out` holds; when there is room again call process_resume(),
  * which goes on from the next key (PROCESS_PAUSED again, or PROCESS_OK once
  * END is written, or PROCESS_CLOSE). Until then the input passed in must stay
