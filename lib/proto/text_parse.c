@@ -73,6 +73,18 @@ static bool scan_number(struct proto_tok t, uint64_t *mag, bool *neg, bool *over
 	*mag = 0;
 	*neg = false;
 	*overflow = false;
+	/* The common case, a token of 1..19 digits only: it cannot overflow. */
+	if (t.len - 1u < 19u) {
+		uint64_t v = 0;
+
+		while (i < t.len && (unsigned)(t.p[i] - '0') < 10u)
+			v = v * 10 + (unsigned)(t.p[i++] - '0');
+		if (i == t.len) {
+			*mag = v;
+			return true;
+		}
+		i = 0;
+	}
 	while (i < t.len && is_space(t.p[i]))
 		i++;
 	if (i < t.len && (t.p[i] == '+' || t.p[i] == '-'))
@@ -134,6 +146,27 @@ bool proto_strtol(struct proto_tok t, int32_t *out)
 
 /* ---- tokens ---- */
 
+/* The first ' ' in [p, end), or end: eight bytes a step (keys are long). */
+static const char *find_space(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, spaces = 0x2020202020202020ull;
+
+	for (; end - p >= 8; p += 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		x ^= spaces; /* a space is now a zero byte; the lowest one flagged is exact */
+		x = (x - ones) & ~x & (ones << 7);
+		if (x != 0)
+			return p + (__builtin_ctzll(x) >> 3);
+	}
+#endif
+	while (p < end && *p != ' ')
+		p++;
+	return p;
+}
+
 /*
  * memcached's tokenize_command on a span: split on ' ', keep at most max - 1
  * tokens; the terminal token (len 0) points at the unprocessed rest, or is
@@ -141,32 +174,28 @@ bool proto_strtol(struct proto_tok t, int32_t *out)
  */
 size_t proto_tokenize(const char *s, size_t len, struct proto_tok *t, size_t max)
 {
-	const char *st = s, *e = s, *end = s + len;
+	const char *p = s, *end = s + len;
 	size_t n = 0;
-	bool full = false;
 
-	for (; e < end; e++) {
-		if (*e != ' ')
-			continue;
-		if (st != e) {
-			t[n].p = st;
-			t[n].len = (uint32_t)(e - st);
-			n++;
-			if (n == max - 1) {
-				e++;
-				st = e;
-				full = true;
-				break;
-			}
-		}
-		st = e + 1;
-	}
-	if (!full && st != e) {
-		t[n].p = st;
-		t[n].len = (uint32_t)(e - st);
+	for (;;) {
+		const char *sp;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			break;
+		sp = find_space(p, end);
+		t[n].p = p;
+		t[n].len = (uint32_t)(sp - p);
 		n++;
+		p = sp;
+		if (p == end)
+			break;
+		p++; /* past the space */
+		if (n == max - 1)
+			break; /* the rest, from after this space, is the terminal's */
 	}
-	t[n].p = e == end ? NULL : e;
+	t[n].p = p == end ? NULL : p;
 	t[n].len = 0;
 	return n + 1;
 }
@@ -391,42 +420,47 @@ static void text_args(struct proto_tok *t, size_t ntok, const char *end, struct 
 
 static enum proto_cmd text_command(const struct proto_tok *c)
 {
+#define CMD(name, cmd) {name, sizeof(name) - 1, cmd}
 	static const struct {
 		const char *name;
+		uint32_t len;
 		enum proto_cmd cmd;
 	} names[] = {
-	    {"get", PROTO_CMD_GET},
-	    {"gets", PROTO_CMD_GETS},
-	    {"gat", PROTO_CMD_GAT},
-	    {"gats", PROTO_CMD_GATS},
-	    {"bget", PROTO_CMD_GET},
-	    {"set", PROTO_CMD_SET},
-	    {"add", PROTO_CMD_ADD},
-	    {"replace", PROTO_CMD_REPLACE},
-	    {"append", PROTO_CMD_APPEND},
-	    {"prepend", PROTO_CMD_PREPEND},
-	    {"cas", PROTO_CMD_CAS},
-	    {"delete", PROTO_CMD_DELETE},
-	    {"incr", PROTO_CMD_INCR},
-	    {"decr", PROTO_CMD_DECR},
-	    {"touch", PROTO_CMD_TOUCH},
-	    {"flush_all", PROTO_CMD_FLUSH_ALL},
-	    {"version", PROTO_CMD_VERSION},
-	    {"verbosity", PROTO_CMD_VERBOSITY},
-	    {"quit", PROTO_CMD_QUIT},
-	    {"stats", PROTO_CMD_STATS},
-	    {"shutdown", PROTO_CMD_SHUTDOWN},
-	    {"mg", PROTO_CMD_MG},
-	    {"ms", PROTO_CMD_MS},
-	    {"md", PROTO_CMD_MD},
-	    {"ma", PROTO_CMD_MA},
-	    {"mn", PROTO_CMD_MN},
-	    {"me", PROTO_CMD_ME},
+	    CMD("get", PROTO_CMD_GET),
+	    CMD("gets", PROTO_CMD_GETS),
+	    CMD("gat", PROTO_CMD_GAT),
+	    CMD("gats", PROTO_CMD_GATS),
+	    CMD("bget", PROTO_CMD_GET),
+	    CMD("set", PROTO_CMD_SET),
+	    CMD("add", PROTO_CMD_ADD),
+	    CMD("replace", PROTO_CMD_REPLACE),
+	    CMD("append", PROTO_CMD_APPEND),
+	    CMD("prepend", PROTO_CMD_PREPEND),
+	    CMD("cas", PROTO_CMD_CAS),
+	    CMD("delete", PROTO_CMD_DELETE),
+	    CMD("incr", PROTO_CMD_INCR),
+	    CMD("decr", PROTO_CMD_DECR),
+	    CMD("touch", PROTO_CMD_TOUCH),
+	    CMD("flush_all", PROTO_CMD_FLUSH_ALL),
+	    CMD("version", PROTO_CMD_VERSION),
+	    CMD("verbosity", PROTO_CMD_VERBOSITY),
+	    CMD("quit", PROTO_CMD_QUIT),
+	    CMD("stats", PROTO_CMD_STATS),
+	    CMD("shutdown", PROTO_CMD_SHUTDOWN),
+	    CMD("mg", PROTO_CMD_MG),
+	    CMD("ms", PROTO_CMD_MS),
+	    CMD("md", PROTO_CMD_MD),
+	    CMD("ma", PROTO_CMD_MA),
+	    CMD("mn", PROTO_CMD_MN),
+	    CMD("me", PROTO_CMD_ME),
 	};
+#undef CMD
 	size_t i;
 
+	/* Length and first letter before the bytes: one memcmp for most lines. */
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (tok_is(*c, names[i].name))
+		if (names[i].len == c->len && names[i].name[0] == c->p[0] &&
+		    memcmp(c->p, names[i].name, c->len) == 0)
 			return names[i].cmd;
 	return PROTO_CMD_NONE;
 }

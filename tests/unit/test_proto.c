@@ -4,11 +4,13 @@
  * boundary and one byte at a time. Error strings were checked against stock
  * memcached 1.6.18 (see docs/PROTOCOL.md).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cunit_tap.h"
+#include "lib/proto/proto_internal.h"
 #include "test_proto_util.h"
 
 struct golden {
@@ -475,6 +477,112 @@ static void test_base64(void)
 	CU_ASSERT_EQUAL(proto_base64_decode("YWJj", 4, out, 2), 0);
 }
 
+/* memcached's tokenize_command as the parser first had it, byte by byte. */
+static size_t tokenize_ref(const char *s, size_t len, struct proto_tok *t, size_t max)
+{
+	const char *st = s, *e = s, *end = s + len;
+	size_t n = 0;
+	bool full = false;
+
+	for (; e < end; e++) {
+		if (*e != ' ')
+			continue;
+		if (st != e) {
+			t[n].p = st;
+			t[n].len = (uint32_t)(e - st);
+			n++;
+			if (n == max - 1) {
+				e++;
+				st = e;
+				full = true;
+				break;
+			}
+		}
+		st = e + 1;
+	}
+	if (!full && st != e) {
+		t[n].p = st;
+		t[n].len = (uint32_t)(e - st);
+		n++;
+	}
+	t[n].p = e == end ? NULL : e;
+	t[n].len = 0;
+	return n + 1;
+}
+
+/* The tokenizer (eight bytes a step) splits any line as the byte-wise one does. */
+static void test_tokenize(void)
+{
+	static const size_t maxes[] = {2, 3, 5, 8, PROTO_MAX_TOKENS};
+	uint64_t rng = 88172645463325252ull;
+	char line[96];
+
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(rng % sizeof(line)), max = maxes[(rng >> 8) % 5];
+		struct proto_tok a[PROTO_MAX_TOKENS + 1], b[PROTO_MAX_TOKENS + 1];
+		size_t na, nb;
+
+		for (size_t i = 0; i < len; i++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			line[i] = (rng & 3) == 0 ? ' ' : (char)('a' + rng % 7);
+		}
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		na = proto_tokenize(line, len, a, max);
+		nb = tokenize_ref(line, len, b, max);
+		CU_ASSERT_EQUAL_FATAL(na, nb);
+		for (size_t i = 0; i < na; i++) {
+			CU_ASSERT_PTR_EQUAL_FATAL(a[i].p, b[i].p);
+			CU_ASSERT_EQUAL_FATAL(a[i].len, b[i].len);
+		}
+	}
+}
+
+/* Numbers of digits only (the parser's fast path) read as strtoull reads them. */
+static void test_numbers(void)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	char d[32];
+
+	for (int round = 0; round < 20000; round++) {
+		size_t len = 1 + (size_t)(rng % 24);
+		struct proto_tok t = {d, (uint32_t)len};
+		unsigned long long ref;
+		uint64_t v;
+		uint32_t v32;
+		int32_t i32;
+		char *end;
+		bool ok;
+
+		for (size_t i = 0; i < len; i++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			d[i] = (char)('0' + rng % 10);
+		}
+		d[len] = '\0';
+		errno = 0;
+		ref = strtoull(d, &end, 10);
+		ok = errno != ERANGE;
+		CU_ASSERT_EQUAL_FATAL(proto_strtoull(t, &v), ok);
+		if (ok)
+			CU_ASSERT_EQUAL_FATAL(v, ref);
+		CU_ASSERT_EQUAL_FATAL(proto_strtoul(t, &v32), ok);
+		if (ok)
+			CU_ASSERT_EQUAL_FATAL(v32, (uint32_t)ref);
+		ok = ok && ref <= INT64_MAX;
+		CU_ASSERT_EQUAL_FATAL(proto_strtol(t, &i32), ok);
+		if (ok)
+			CU_ASSERT_EQUAL_FATAL(i32, (int32_t)(uint32_t)ref);
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+	}
+}
+
 static const struct cunit_test tests[] = {
     {"retrieval", test_retrieval},
     {"storage", test_storage},
@@ -488,6 +596,8 @@ static const struct cunit_test tests[] = {
     {"udp_policy", test_udp_policy},
     {"names", test_names},
     {"base64", test_base64},
+    {"tokenize", test_tokenize},
+    {"numbers", test_numbers},
     {NULL, NULL},
 };
 
