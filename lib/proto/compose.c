@@ -133,8 +133,16 @@ int proto_out_copy(struct proto_out *o, const void *p, size_t n)
 
 	if (n == 0)
 		return o->error;
-	if (o->segs != NULL)
-		return o->error != 0 ? o->error : seg_copy(o, p, n);
+	if (o->segs != NULL) {
+		if (o->error != 0)
+			return o->error;
+		if (n > o->cap - o->used)
+			return seg_copy(o, p, n);
+		memcpy(o->buf + o->used, p, n); /* fits the current segment */
+		o->used += n;
+		o->total += n;
+		return 0;
+	}
 	dst = out_take(o, n);
 	if (dst == NULL)
 		return o->error;
@@ -242,20 +250,26 @@ int proto_compose_line(struct proto_out *o, const char *line)
 
 int proto_compose_reply(struct proto_out *o, const struct proto_request *req, enum proto_reply r)
 {
-	static const char *const s[PROTO_R__COUNT] = {
-	    [PROTO_R_STORED] = PS_STORED,   [PROTO_R_NOT_STORED] = PS_NOT_STORED,
-	    [PROTO_R_EXISTS] = PS_EXISTS,   [PROTO_R_NOT_FOUND] = PS_NOT_FOUND,
-	    [PROTO_R_DELETED] = PS_DELETED, [PROTO_R_TOUCHED] = PS_TOUCHED,
-	    [PROTO_R_OK] = PS_OK,	    [PROTO_R_RESET] = PS_RESET,
-	    [PROTO_R_END] = PS_END,	    [PROTO_R_MN] = PS_MN,
-	    [PROTO_R_EN] = PS_EN,
+#define LINE(str) {str PS_CRLF, sizeof(str PS_CRLF) - 1}
+	/* Whole lines with their lengths: one copy per reply (STORED for every set). */
+	static const struct {
+		const char *s;
+		size_t len;
+	} lines[PROTO_R__COUNT] = {
+	    [PROTO_R_STORED] = LINE(PS_STORED),	  [PROTO_R_NOT_STORED] = LINE(PS_NOT_STORED),
+	    [PROTO_R_EXISTS] = LINE(PS_EXISTS),	  [PROTO_R_NOT_FOUND] = LINE(PS_NOT_FOUND),
+	    [PROTO_R_DELETED] = LINE(PS_DELETED), [PROTO_R_TOUCHED] = LINE(PS_TOUCHED),
+	    [PROTO_R_OK] = LINE(PS_OK),		  [PROTO_R_RESET] = LINE(PS_RESET),
+	    [PROTO_R_END] = LINE(PS_END),	  [PROTO_R_MN] = LINE(PS_MN),
+	    [PROTO_R_EN] = LINE(PS_EN),
 	};
+#undef LINE
 
 	if ((unsigned)r >= PROTO_R__COUNT)
 		return -EINVAL;
 	if (req != NULL && req->noreply)
 		return o->error;
-	return proto_compose_line(o, s[r]);
+	return proto_out_copy(o, lines[r].s, lines[r].len);
 }
 
 int proto_compose_error_code(struct proto_out *o, enum proto_error err)
