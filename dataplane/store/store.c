@@ -488,17 +488,21 @@ static struct item *item_new(struct store *s, struct part *p, const void *key, s
 }
 
 /* Link `it` (replacing `old`, which must be linked under the same key, if not NULL). */
-static void item_link(struct store *s, struct part *p, uint64_t h, struct item *it,
-		      struct item *old, uint32_t now)
+/*
+ * Link `it` in place of `old` (the item the index holds for the key, or
+ * NULL); `slot` is old's index slot if the caller has it from its own
+ * lookup (NULL: found here).
+ */
+static void item_link_at(struct store *s, struct part *p, uint64_t h, struct item *it,
+			 struct item *old, uint64_t *slot, uint32_t now)
 {
 	struct bucket *b = index_bucket(p, h);
 	uint32_t ref = item_ref(p, it);
 
 	it->state = (it->state & (IT_STALE | IT_TOKEN | IT_HOLDOFF | IT_BINKEY)) | IT_LINKED;
 	if (old) {
-		uint64_t *slot;
-
-		index_find(p, h, item_key(old), old->klen, &slot);
+		if (slot == NULL)
+			index_find(p, h, item_key(old), old->klen, &slot);
 		bucket_write_begin(b);
 		__atomic_store_n(slot, (uint64_t)hash_tag(h) << 32 | ref, __ATOMIC_RELAXED);
 		bucket_write_end(b);
@@ -523,6 +527,12 @@ static void item_link(struct store *s, struct part *p, uint64_t h, struct item *
 	CNT_INC(p->c.curr_items);
 	CNT_INC(p->c.total_items);
 	CNT_ADD(p->c.bytes, item_total(it->klen, it->vlen));
+}
+
+static void item_link(struct store *s, struct part *p, uint64_t h, struct item *it,
+		      struct item *old, uint32_t now)
+{
+	item_link_at(s, p, h, it, old, NULL, now);
 }
 
 /* Abandon an unlinked item from item_new. */
@@ -567,6 +577,7 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 	bool holdoff = old && (old->state & IT_HOLDOFF);
 	bool stale_store = false;
 	enum store_result err = STORE_NO_MEMORY;
+	uint64_t *slot = NULL; /* old's index slot, once looked up after the allocation */
 	struct item *it;
 
 	CNT_INC(p->c.cmd_set);
@@ -642,15 +653,14 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 			return err;
 		}
 		memcpy(item_value(it), value, vlen);
-		/* The allocation may have evicted old. */
-		old = index_find(p, h, key, klen, NULL);
 	}
 	if (a->op != STORE_OP_APPEND && a->op != STORE_OP_PREPEND) {
 		it->flags = a->flags;
 		it->exptime = store_exptime(a->exptime, now);
 		if (a->key_binary)
 			it->state |= IT_BINKEY;
-		old = index_find(p, h, key, klen, NULL);
+		/* What the index holds now: the allocation may have evicted old. */
+		old = index_find(p, h, key, klen, &slot);
 	}
 	if (stale_store && old) {
 		/* ms I with an older CAS: keep the TTL, mark stale, keep the token state. */
@@ -660,7 +670,7 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 	it->cas = a->new_cas ? a->new_cas : next_cas(s, p);
 	__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 	CNT_INC(p->cls[it->cls].c.cmd_set);
-	item_link(s, p, h, it, old, now);
+	item_link_at(s, p, h, it, old, slot, now);
 	if (cas_out)
 		*cas_out = it->cas;
 	return STORE_STORED;
