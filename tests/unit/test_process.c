@@ -184,6 +184,54 @@ GROUP(ms)
 GROUP(binary)
 GROUP(cas0)
 
+/*
+ * A streamed reply (out.limit set): once the reply reaches the limit no
+ * further request starts: PROCESS_YIELD, the unparsed bytes in paused_rest,
+ * and the parser carries on from them (a value split between two inputs
+ * too). A multiget would pause between its keys instead (process_resume).
+ */
+static void test_yield(void)
+{
+	static const char in[] = "set a 0 0 1\r\nx\r\nget a\r\nset b 0 0 2\r\nyz\r\nget b\r\n";
+	static const char want[] = "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\nSTORED\r\n"
+				   "VALUE b 0 2\r\nyz\r\nEND\r\n";
+	static char hdr[OUT_CAP], reply[OUT_CAP];
+	static struct iovec iov[64];
+	static struct process_conn conn;
+	struct store_config cfg = {.limit_bytes = 4u << 20};
+	size_t off = 0, got = 0, len = sizeof(in) - 1;
+	struct process_worker w;
+	struct store *s;
+	int calls = 0;
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	CU_ASSERT_FATAL(process_worker_init(&w, s, 0) == 0);
+	process_conn_init(&conn, NULL);
+	while (off < len && calls++ < 10) {
+		struct proto_out out;
+		enum process_status st;
+		size_t piece = len - off;
+		long n;
+
+		/* pieces end after the first byte of b's value, as a segment might */
+		if (off < 37 && off + piece > 37)
+			piece = 37 - off;
+		proto_out_init(&out, hdr, sizeof(hdr), iov, 64);
+		out.limit = 1;
+		st = process_input(&w, &conn, in + off, piece, T0, &out);
+		CU_ASSERT_FATAL(st == PROCESS_OK || st == PROCESS_YIELD);
+		off += piece - (st == PROCESS_YIELD ? conn.paused_rest : 0);
+		n = proto_out_flatten(&out, reply + got, sizeof(reply) - got);
+		CU_ASSERT_FATAL(n >= 0);
+		got += (size_t)n;
+	}
+	CU_ASSERT_EQUAL(calls, 5); /* set, get, set (line and 1 byte), set (rest), get */
+	CU_ASSERT_EQUAL(got, sizeof(want) - 1);
+	CU_ASSERT(memcmp(reply, want, sizeof(want) - 1) == 0);
+	process_conn_close(&w, &conn);
+	store_teardown(s, false);
+}
+
 static const struct cunit_test tests[] = {
     {"gat_takes_no_win", test_lease},
     {"fetched_bit", test_fetched},
@@ -193,6 +241,7 @@ static const struct cunit_test tests[] = {
     {"ms_modes_cas_stale", test_ms},
     {"binary_keys", test_binary},
     {"cas_zero", test_cas0},
+    {"yield_at_soft_limit", test_yield},
     {NULL, NULL},
 };
 
