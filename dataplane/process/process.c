@@ -829,6 +829,77 @@ static bool has_value(enum proto_cmd c)
 	return (c >= PROTO_CMD_SET && c <= PROTO_CMD_CAS) || c == PROTO_CMD_MS;
 }
 
+#define PREFETCH_MAX 16 /* requests warmed ahead */
+
+/* The first byte at or below ' ' (the end of a key) in [p, end), or end; eight a step. */
+static const char *key_end(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull;
+
+	for (; end - p >= 8; p += 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		x = (x - ones * 0x21) & ~x & (ones << 7); /* the lowest flagged byte is exact */
+		if (x != 0)
+			return p + (__builtin_ctzll(x) >> 3);
+	}
+#endif
+	while (p < end && (unsigned char)*p > ' ')
+		p++;
+	return p;
+}
+
+/* Digits at *p (an optional '-' first if `sign`), then `stop`; the number, or -1. */
+static int64_t scan_field(const char **p, const char *end, bool sign, char stop)
+{
+	const char *q = *p;
+	int64_t v = 0;
+
+	if (sign && q < end && *q == '-')
+		q++;
+	if (q == end || (unsigned)(*q - '0') >= 10u)
+		return -1;
+	for (; q < end && (unsigned)(*q - '0') < 10u && v < (1 << 30); q++)
+		v = v * 10 + (*q - '0');
+	if (q == end || *q != stop)
+		return -1;
+	*p = q + 1;
+	return v;
+}
+
+void process_prefetch(struct process_worker *w, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	uint64_t h[PREFETCH_MAX];
+	unsigned n = 0;
+
+	while (n < PREFETCH_MAX && end - p > 6) {
+		bool set = memcmp(p, "set ", 4) == 0;
+		const char *k = p + 4, *e = k;
+		int64_t vlen = 0;
+
+		if (!set && memcmp(p, "get ", 4) != 0)
+			break;
+		e = key_end(k, end);
+		if (e == end || e == k || e - k > PROTO_KEY_MAX)
+			break;
+		h[n] = store_hash(k, (size_t)(e - k));
+		store_prefetch(w->thread, h[n++], false);
+		p = e + 1;
+		if (set && (*e != ' ' || scan_field(&p, end, false, ' ') < 0 ||
+			    scan_field(&p, end, true, ' ') < 0 ||
+			    (vlen = scan_field(&p, end, false, '\r')) < 0))
+			break;
+		if (end - p < 1 || *p != '\n')
+			break;
+		p += 1 + (set ? vlen + 2 : 0);
+	}
+	for (unsigned i = 0; i < n; i++)
+		store_prefetch(w->thread, h[i], true);
+}
+
 enum process_status process_input(struct process_worker *w, struct process_conn *c, const char *buf,
 				  size_t len, uint32_t now, struct proto_out *out)
 {
