@@ -108,6 +108,9 @@ static void balance(struct store *s, struct part *p, unsigned cls, uint32_t now)
 			continue;
 		}
 		seg_del(p, it);
+		/* The next tail to move is in cache now; warm the one after it. */
+		if (sc->lru[LRU_HOT].tail && item_at(p, sc->lru[LRU_HOT].tail)->prev)
+			__builtin_prefetch(item_at(p, item_at(p, sc->lru[LRU_HOT].tail)->prev));
 		if (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IF_ACTIVE) {
 			clear_active(it);
 			seg_add(p, it, LRU_WARM);

@@ -575,6 +575,12 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 {
 	struct item *old = find_live(s, p, h, key, klen, now);
 	bool holdoff = old && (old->state & IT_HOLDOFF);
+
+	/* A replaced item leaves its LRU list: warm its neighbours meanwhile. */
+	if (old && old->prev)
+		__builtin_prefetch(item_at(p, old->prev));
+	if (old && old->next)
+		__builtin_prefetch(item_at(p, old->next));
 	bool stale_store = false;
 	enum store_result err = STORE_NO_MEMORY;
 	uint64_t *slot = NULL; /* old's index slot, once looked up after the allocation */
