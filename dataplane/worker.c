@@ -15,6 +15,7 @@
 #include <rte_tcp.h>
 
 #define WORKER_BURST 32
+#define WORKER_TX_EARLY 8 /* frames of a burst between two TX flushes (a power of two) */
 #define IDLE_POLLS_BEFORE_SLEEP 1000
 #define IDLE_POLL_AFTER_WAKE_US 2000
 #define MAINTAIN_BUDGET 256
@@ -348,6 +349,11 @@ int worker_main(void *arg)
 			if (i + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
 			worker_handle(w, rx[i]);
+			/* Replies leave every few frames: the peer works on them meanwhile. */
+			if ((i & (WORKER_TX_EARLY - 1)) == WORKER_TX_EARLY - 1 && i + 1 < n) {
+				worker_tcp_drain(w);
+				worker_flush(w);
+			}
 		}
 		worker_take_handoffs(w);
 		worker_tcp_drain(w);
