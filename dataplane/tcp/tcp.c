@@ -429,6 +429,8 @@ void tw_add(struct tcp_worker *w, const struct tcp_conn *c)
 	tw->rcv_nxt = c->rcv_nxt;
 	tw->peer_mac = c->peer_mac;
 	tw->expire_us = w->now_us + w->cfg.time_wait_us;
+	tw->ts_ok = !!(c->flags2 & TCP_CF2_TS);
+	tw->ts_recent = c->ts_recent;
 	tw->live = 1;
 	chain = tw_chain(w, tw->rip, tw->rport);
 	tw->hnext = *chain;

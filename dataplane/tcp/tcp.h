@@ -144,6 +144,11 @@ struct tcp_conn {
 	/* RFC 6298 */
 	uint32_t srtt_us, rttvar_us, rto_us, rtt_seq;
 	uint64_t rtt_start_us;
+	/* RFC 7323 timestamps (TCP_CF2_TS) */
+	uint32_t ts_off;	/* our TSval is the millisecond clock plus this */
+	uint32_t ts_recent;	/* the peer's TSval we echo */
+	uint32_t last_ack_sent; /* the ACK field of the last segment sent */
+	uint64_t ts_recent_us;	/* when ts_recent was set (PAWS idle rule) */
 	/* deadlines in µs, 0 = not armed */
 	uint64_t rto_at, delack_at, persist_at, ka_at;
 	uint64_t last_rx_us, close_at_us;
@@ -184,14 +189,17 @@ struct tcp_conn {
 #define TCP_CF2_WSCALE	      0x10 /* window scaling agreed */
 #define TCP_CF2_FIN_ACKED     0x20 /* the peer acknowledged our FIN */
 #define TCP_CF2_FIN_OOO	      0x40 /* the peer's FIN came beyond a hole, at fin_ooo_seq */
+#define TCP_CF2_TS	      0x80 /* timestamps agreed (RFC 7323) */
 
 /* A compact TIME-WAIT record: the connection itself is freed (docs/TCP.md). */
 struct tcp_tw {
 	uint32_t rip;
 	uint16_t rport;
-	uint16_t live;
+	uint8_t live;
+	uint8_t ts_ok; /* timestamps agreed: ACKs carry them */
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t hnext;
+	uint32_t ts_recent;
 	struct rte_ether_addr peer_mac;
 	uint64_t expire_us;
 };

@@ -8,7 +8,11 @@
  *
  * An ACK is accepted when its cookie was made in the current or the previous
  * period. Window scaling is not offered in cookie SYN-ACKs (no room to keep
- * the peer's shift), and SACK and timestamps are never offered at all.
+ * the peer's shift), SACK is never offered. Timestamps are carried, not
+ * encoded: a cookie SYN-ACK echoes them when the SYN had them, and the
+ * peer's ACK then has them too (RFC 7323 3.2: only then may it send them),
+ * which is all the connection needs to turn them on; its TSval offset is a
+ * keyed hash of the peer's address and port, found again from the ACK.
  */
 #include <rte_jhash.h>
 

@@ -24,6 +24,7 @@
 	X(drop_multi_segment, "segment spread over several mbufs")                          \
 	X(drop_no_listener, "segment to a port nothing listens on")                         \
 	X(drop_out_of_window, "segment outside the receive window (answered with an ACK)")  \
+	X(drop_paws, "segment with an old timestamp (PAWS; answered with an ACK)")          \
 	X(drop_rcv_buffer_full, "data dropped: the connection's receive buffer is full")    \
 	X(dup_segments, "segments entirely already received")                               \
 	X(ooo_segments, "segments received out of order and held")                          \

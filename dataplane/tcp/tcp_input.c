@@ -33,11 +33,25 @@ static inline uint32_t mseq(const struct rte_mbuf *m)
 	return m->hash.usr;
 }
 
+static uint32_t get_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* MSS and window scale count on a SYN only; timestamps on any segment. */
 static void parse_options(struct tcp_seg *s)
 {
 	const uint8_t *o = (const uint8_t *)(s->th + 1);
 	uint32_t n = (s->th->data_off >> 4) * 4u - sizeof(*s->th);
+	int syn = !!(s->flags & TCP_FL_SYN);
 
+	/* RFC 7323 appendix A: NOP, NOP, timestamps alone is the usual layout. */
+	if (!syn && n == TCP_TSOPT_LEN && o[0] == 1 && o[1] == 1 && o[2] == 8 && o[3] == 10) {
+		s->has_ts = 1;
+		s->ts_val = get_be32(o + 4);
+		s->ts_ecr = get_be32(o + 8);
+		return;
+	}
 	while (n > 0) {
 		uint8_t kind = o[0], len;
 
@@ -51,10 +65,15 @@ static void parse_options(struct tcp_seg *s)
 		if (n < 2 || o[1] < 2 || o[1] > n)
 			break;
 		len = o[1];
-		if (kind == 2 && len == 4)
+		if (kind == 2 && len == 4 && syn) {
 			s->opt_mss = (uint16_t)((o[2] << 8) | o[3]);
-		else if (kind == 3 && len == 3)
+		} else if (kind == 3 && len == 3 && syn) {
 			s->opt_wscale = (int8_t)RTE_MIN(o[2], TCP_MAX_WSCALE);
+		} else if (kind == 8 && len == 10) {
+			s->has_ts = 1;
+			s->ts_val = get_be32(o + 2);
+			s->ts_ecr = get_be32(o + 6);
+		}
 		o += len;
 		n -= len;
 	}
@@ -120,7 +139,7 @@ static int parse_segment(struct tcp_worker *w, struct rte_mbuf *m, struct tcp_se
 	s->wnd = rte_be_to_cpu_16(s->th->rx_win);
 	s->flags = s->th->tcp_flags & 0x3f;
 	s->len = tcp_len - doff;
-	if (s->flags & TCP_FL_SYN)
+	if (doff > sizeof(*s->th))
 		parse_options(s);
 	return 0;
 malformed:
@@ -147,10 +166,98 @@ static void conn_init_send(struct tcp_conn *c, uint32_t iss, uint16_t peer_mss)
 	c->iss = iss;
 	c->snd_una = iss;
 	c->snd_nxt = c->snd_max = iss + 1;
-	c->mss = RTE_MIN(peer_mss, cfg->mss);
+	/* Both MSS options exclude TCP options: the timestamps come off the payload. */
+	c->mss = RTE_MIN(peer_mss, cfg->mss) - ((c->flags2 & TCP_CF2_TS) ? TCP_TSOPT_LEN : 0);
 	/* RFC 6928 initial window; RFC 5681 initial ssthresh "arbitrarily high". */
 	c->cwnd = RTE_MIN(10u * c->mss, RTE_MAX(2u * c->mss, 14600u));
 	c->ssthresh = UINT32_MAX / 2;
+}
+
+/* Timestamps agreed on the handshake (the SYN, or a cookie's ACK, carried them). */
+static void conn_init_ts(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	if (!s->has_ts)
+		return;
+	c->flags2 |= TCP_CF2_TS;
+	c->ts_off = ts_offset(c->w, c->rip, c->rport);
+	c->ts_recent = s->ts_val;
+	c->ts_recent_us = c->w->now_us;
+}
+
+/* RFC 7323 5.5: after 24 days without an update TS.Recent is no longer valid. */
+static int ts_recent_stale(const struct tcp_conn *c)
+{
+	return c->w->now_us - c->ts_recent_us > TCP_PAWS_IDLE_US;
+}
+
+/*
+ * A pure duplicate ACK overtaken by a newer segment (Linux's
+ * tcp_disordered_ack): at rcv_nxt, acknowledging snd_una, leaving the window
+ * as it is, and older than ts_recent by at most one RTO. It can change
+ * nothing but the duplicate-ACK count, and dropping it would cost the fast
+ * retransmit it may be part of.
+ */
+static int paws_disordered_ack(const struct tcp_conn *c, const struct tcp_seg *s)
+{
+	return (s->flags & (TCP_FL_SYN | TCP_FL_FIN | TCP_FL_ACK)) == TCP_FL_ACK && s->len == 0 &&
+	       s->seq == c->rcv_nxt && s->ack == c->snd_una &&
+	       (s->wnd << c->snd_wscale) == c->snd_wnd &&
+	       c->ts_recent - s->ts_val <= RTE_MAX(c->rto_us / 1000, 1u);
+}
+
+/*
+ * RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than ts_recent is a
+ * duplicate from an earlier pass of the sequence space: dropped before any
+ * other check. Never an RST (RFC 7323 5.2 and 3.2: acceptable whatever its
+ * timestamp), nor a segment without the option, nor anything once
+ * ts_recent is stale. A dropped segment that occupies sequence space is
+ * answered with an ACK (as an out-of-window one is); a pure ACK is not
+ * (an ACK to an ACK tells the peer nothing; Linux, too, has stopped
+ * answering old ACKs), nor anything before the handshake completed.
+ * Returns -1 when the segment is dropped.
+ */
+static int paws_check(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	if (!(c->flags2 & TCP_CF2_TS) || !s->has_ts || (s->flags & TCP_FL_RST) ||
+	    SEQ_GEQ(s->ts_val, c->ts_recent) || ts_recent_stale(c) || paws_disordered_ack(c, s))
+		return 0;
+	tcp_count(&c->w->ctr.drop_paws, 1);
+	if (seg_seqlen(s) > 0 && c->state != TCP_SYN_RECEIVED)
+		conn_send_ack(c);
+	return -1;
+}
+
+/*
+ * RFC 7323 4.3 and 5.3 R3: an acceptable segment's TSval becomes ts_recent
+ * when it is not older (or ts_recent is stale) and the segment starts at or
+ * before the ACK we last sent, so the echo times the oldest segment an ACK
+ * covers (delayed ACKs included) and, after a hole, the segment that filled it.
+ */
+static void ts_update(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	if ((c->flags2 & TCP_CF2_TS) && s->has_ts && SEQ_LEQ(s->seq, c->last_ack_sent) &&
+	    (SEQ_GEQ(s->ts_val, c->ts_recent) || ts_recent_stale(c))) {
+		c->ts_recent = s->ts_val;
+		c->ts_recent_us = c->w->now_us;
+	}
+}
+
+/*
+ * The round trip an ACK's TSecr measures, in µs (millisecond resolution);
+ * -1 when there is none or the echo is not one of ours (in the future, or
+ * older than the longest RTO).
+ */
+static int ts_rtt(const struct tcp_conn *c, const struct tcp_seg *s, uint32_t *rtt_us)
+{
+	uint32_t ms;
+
+	if (!(c->flags2 & TCP_CF2_TS) || !s->has_ts)
+		return -1;
+	ms = ts_clock(c->w, c->ts_off) - s->ts_ecr;
+	if ((int32_t)ms < 0 || (uint64_t)ms * 1000 > c->w->cfg.rto_max_us)
+		return -1;
+	*rtt_us = ms * 1000;
+	return 0;
 }
 
 static void listen_syn(struct tcp_worker *w, struct tcp_seg *s)
@@ -175,6 +282,7 @@ static void listen_syn(struct tcp_worker *w, struct tcp_seg *s)
 	tcp_count(&w->ctr.half_open, 1);
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
+	conn_init_ts(c, s);
 	conn_init_send(c, isn_make(w, s), s->opt_mss ? s->opt_mss : TCP_DEFAULT_PEER_MSS);
 	if (s->opt_wscale >= 0) {
 		c->flags2 |= TCP_CF2_WSCALE;
@@ -212,6 +320,9 @@ static struct tcp_conn *listen_cookie_ack(struct tcp_worker *w, struct tcp_seg *
 	c->irs = s->seq - 1;
 	c->rcv_nxt = s->seq;
 	c->rcv_adv = c->rcv_nxt + RTE_MIN(w->cfg.rcv_buf, 65535u);
+	c->last_ack_sent = c->rcv_nxt;
+	/* The peer sends timestamps only if our SYN-ACK did: only if its SYN had them. */
+	conn_init_ts(c, s);
 	conn_init_send(c, s->ack - 1, mss);
 	c->snd_wl1 = s->seq;
 	return c;
@@ -230,14 +341,23 @@ static void tw_input(struct tcp_worker *w, struct tcp_tw *tw, struct tcp_seg *s)
 	if (s->flags & TCP_FL_RST)
 		return; /* RFC 1337: no TIME-WAIT assassination */
 	if ((s->flags & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN) {
-		if (SEQ_GT(s->seq, tw->rcv_nxt)) { /* a new incarnation (RFC 9293 3.6.1) */
+		/* A new incarnation (RFC 9293 3.6.1), or a newer timestamp (RFC 6191). */
+		if (SEQ_GT(s->seq, tw->rcv_nxt) ||
+		    (tw->ts_ok && s->has_ts && SEQ_GT(s->ts_val, tw->ts_recent))) {
 			tw_remove(w, tw);
 			listen_input(w, s);
 		}
 		return;
 	}
-	if (s->len > 0 || (s->flags & (TCP_FL_FIN | TCP_FL_SYN)))
-		tcp_emit(w, &p, tw->snd_nxt, tw->rcv_nxt, TCP_FL_ACK, 0, NULL, 0, NULL, 0, 0);
+	if (s->len > 0 || (s->flags & (TCP_FL_FIN | TCP_FL_SYN))) {
+		uint8_t opts[TCP_TSOPT_LEN];
+		uint8_t optlen = 0;
+
+		if (tw->ts_ok)
+			optlen = ts_option(opts, ts_clock(w, ts_offset(w, tw->rip, tw->rport)),
+					   tw->ts_recent);
+		tcp_emit(w, &p, tw->snd_nxt, tw->rcv_nxt, TCP_FL_ACK, 0, opts, optlen, NULL, 0, 0);
+	}
 }
 
 static void listen_input(struct tcp_worker *w, struct tcp_seg *s)
@@ -400,13 +520,38 @@ static void fast_retransmit(struct tcp_conn *c)
 }
 
 /*
+ * An ACK of new data measures the round trip. Without timestamps: the one
+ * segment being timed, if it was not resent (Karn). With them, every such
+ * ACK through its TSecr, retransmissions included (RFC 7323 4.1), each
+ * weighted by the samples a round trip brings (appendix G: flight / 2 MSS,
+ * ACKs being delayed); the timed segment, if covered, stands in for the
+ * echo with its microsecond clock.
+ */
+static void ack_rtt(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	uint64_t now = c->w->now_us;
+	int timed = (c->flags2 & TCP_CF2_RTT) && SEQ_GT(s->ack, c->rtt_seq);
+	uint32_t rtt, per_rtt;
+
+	if (timed)
+		c->flags2 &= ~TCP_CF2_RTT;
+	if (ts_rtt(c, s, &rtt) == 0) {
+		per_rtt = (c->snd_max - c->snd_una + 2u * c->mss - 1) / (2u * c->mss);
+		if (timed)
+			rtt = (uint32_t)(now - c->rtt_start_us);
+		conn_rtt_sample(c, rtt, RTE_MAX(per_rtt, 1u));
+	} else if (timed) {
+		conn_rtt_sample(c, (uint32_t)(now - c->rtt_start_us), 1);
+	}
+}
+
+/*
  * The ACK field: window update, RTT sample, congestion window (RFC 5681 with
  * NewReno recovery, RFC 6582), send buffer trimmed, FIN acknowledged.
  * Returns -1 when the connection is gone or the segment must be dropped.
  */
 static int process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 {
-	struct tcp_worker *w = c->w;
 	uint32_t acked, new_wnd;
 	int wnd_changed = 0, fin_acked;
 
@@ -414,6 +559,7 @@ static int process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 		conn_send_ack(c);
 		return -1;
 	}
+	ts_update(c, s); /* past every check that drops it: the segment is acceptable */
 	if (SEQ_LT(s->ack, c->snd_una))
 		return 0; /* old: ignore the field, keep the data */
 	if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack))) {
@@ -443,10 +589,7 @@ static int process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	}
 	fin_acked = (c->flags & TCP_CF_FIN_QUEUED) && SEQ_GT(c->snd_max, sendq_fin_seq(c)) &&
 		    s->ack == sendq_fin_seq(c) + 1;
-	if ((c->flags2 & TCP_CF2_RTT) && SEQ_GT(s->ack, c->rtt_seq)) {
-		conn_rtt_sample(c, (uint32_t)(w->now_us - c->rtt_start_us));
-		c->flags2 &= ~TCP_CF2_RTT;
-	}
+	ack_rtt(c, s);
 	sendq_drop_acked(c, acked);
 	c->snd_una = s->ack;
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
@@ -603,6 +746,7 @@ static void challenge_ack(struct tcp_conn *c)
 static int syn_received_ack(struct tcp_conn *c, struct tcp_seg *s)
 {
 	struct tcp_worker *w = c->w;
+	uint32_t rtt;
 
 	if (s->flags & TCP_FL_RST) {
 		if (s->seq == c->rcv_nxt) {
@@ -612,8 +756,10 @@ static int syn_received_ack(struct tcp_conn *c, struct tcp_seg *s)
 		return -1;
 	}
 	if (s->flags & TCP_FL_SYN) {
-		if (!(s->flags & TCP_FL_ACK) && s->seq == c->irs) /* our SYN-ACK was lost */
+		if (!(s->flags & TCP_FL_ACK) && s->seq == c->irs) { /* our SYN-ACK was lost */
+			ts_update(c, s); /* echo the resent SYN's TSval: the peer times it */
 			conn_send_synack(c);
+		}
 		return -1;
 	}
 	if (!(s->flags & TCP_FL_ACK))
@@ -622,8 +768,11 @@ static int syn_received_ack(struct tcp_conn *c, struct tcp_seg *s)
 		reply_rst(w, s);
 		return -1;
 	}
+	ts_update(c, s);
 	if ((c->flags2 & TCP_CF2_RTT) && c->retries == 0)
-		conn_rtt_sample(c, (uint32_t)(w->now_us - c->rtt_start_us));
+		conn_rtt_sample(c, (uint32_t)(w->now_us - c->rtt_start_us), 1);
+	else if (ts_rtt(c, s, &rtt) == 0) /* a resent SYN-ACK, or a cookie's */
+		conn_rtt_sample(c, rtt, 1);
 	c->flags2 &= ~TCP_CF2_RTT;
 	c->retries = 0;
 	c->rto_at = 0;
@@ -645,6 +794,8 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 	c->flags |= TCP_CF_BUSY;
 	c->last_rx_us = w->now_us;
 	c->probes = 0;
+	if (paws_check(c, s) < 0)
+		goto out;
 	if (c->state == TCP_SYN_RECEIVED) {
 		if (syn_received_ack(c, s) < 0)
 			goto out;

@@ -3,8 +3,10 @@
 #define DPCACHE_TCP_INTERNAL_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include <rte_ip.h>
+#include <rte_jhash.h>
 #include <rte_tcp.h>
 
 #include "tcp.h"
@@ -20,6 +22,8 @@
 #define TCP_DEFAULT_PEER_MSS 536 /* RFC 9293 3.7.1: without the option */
 #define TCP_COPY_MAX	     512 /* payload copied into the header mbuf up to this size */
 #define TCP_MAX_WSCALE	     14
+#define TCP_TSOPT_LEN	     12 /* NOP, NOP, kind 8, length 10, TSval, TSecr */
+#define TCP_PAWS_IDLE_US     (24ull * 24 * 3600 * 1000000) /* RFC 7323 5.5: 24 days */
 
 #define TCP_FL_FIN RTE_TCP_FIN_FLAG
 #define TCP_FL_SYN RTE_TCP_SYN_FLAG
@@ -36,9 +40,11 @@ struct tcp_seg {
 	uint32_t seq, ack, len; /* len: payload bytes */
 	uint32_t wnd;		/* unscaled */
 	uint8_t flags;
-	/* options (SYN only) */
+	/* options: MSS and window scale on a SYN only, timestamps on any segment */
 	uint16_t opt_mss;  /* 0: absent */
 	int8_t opt_wscale; /* -1: absent */
+	uint8_t has_ts;
+	uint32_t ts_val, ts_ecr;
 };
 
 /* The remote end a segment goes to. */
@@ -60,6 +66,36 @@ static inline struct tcp_peer conn_peer(const struct tcp_conn *c)
 				 .port = c->rport,
 				 .lport = rte_cpu_to_be_16(c->w->cfg.port),
 				 .mac = c->peer_mac};
+}
+
+/*
+ * RFC 7323 timestamps: a millisecond clock (the engine's, so monotonic) plus
+ * a keyed hash of the peer's address and port, so the values say nothing of
+ * the clock and a SYN cookie's connection finds its offset again.
+ */
+static inline uint32_t ts_offset(const struct tcp_worker *w, uint32_t rip, uint16_t rport)
+{
+	return rte_jhash_3words(rip, rport, w->cfg.cookie_secret[1],
+				w->cfg.cookie_secret[2] ^ 0x7473u);
+}
+
+static inline uint32_t ts_clock(const struct tcp_worker *w, uint32_t off)
+{
+	return (uint32_t)(w->now_us / 1000) + off;
+}
+
+/* Write the timestamps option (TCP_TSOPT_LEN bytes) at o. */
+static inline uint8_t ts_option(uint8_t *o, uint32_t val, uint32_t ecr)
+{
+	o[0] = 1;
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	val = rte_cpu_to_be_32(val);
+	ecr = rte_cpu_to_be_32(ecr);
+	memcpy(o + 4, &val, 4);
+	memcpy(o + 8, &ecr, 4);
+	return TCP_TSOPT_LEN;
 }
 
 /* tcp.c: the connection table and lifecycle */
@@ -100,7 +136,7 @@ int send_cookie_synack(struct tcp_worker *w, const struct tcp_seg *s, uint32_t i
 void conn_timer_arm(struct tcp_conn *c, uint64_t at_us);
 void conn_timer_cancel(struct tcp_conn *c);
 void conn_rto_arm(struct tcp_conn *c);
-void conn_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+void conn_rtt_sample(struct tcp_conn *c, uint32_t rtt_us, uint32_t per_rtt);
 
 /* tcp_cookie.c */
 uint32_t cookie_make(const struct tcp_worker *w, const struct tcp_seg *s, uint16_t *mss);

@@ -242,14 +242,26 @@ static void acked_now(struct tcp_conn *c)
 	c->delack_at = 0;
 }
 
+/* The options of every segment of c after the handshake: timestamps or none. */
+static uint8_t conn_options(const struct tcp_conn *c, uint8_t *o)
+{
+	if (!(c->flags2 & TCP_CF2_TS))
+		return 0;
+	return ts_option(o, ts_clock(c->w, c->ts_off), c->ts_recent);
+}
+
 static int conn_emit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 {
 	struct tcp_peer p = conn_peer(c);
-	int rc =
-	    tcp_emit(c->w, &p, seq, c->rcv_nxt, flags, conn_wnd_field(c), NULL, 0, c, seq, len);
+	uint8_t opts[TCP_TSOPT_LEN];
+	uint8_t optlen = conn_options(c, opts);
+	int rc = tcp_emit(c->w, &p, seq, c->rcv_nxt, flags, conn_wnd_field(c), opts, optlen, c, seq,
+			  len);
 
-	if (rc == 0 && (flags & TCP_FL_ACK))
+	if (rc == 0 && (flags & TCP_FL_ACK)) {
 		acked_now(c);
+		c->last_ack_sent = c->rcv_nxt;
+	}
 	return rc;
 }
 
@@ -272,24 +284,35 @@ int conn_send_probe(struct tcp_conn *c)
 int conn_send_rst(struct tcp_conn *c)
 {
 	struct tcp_peer p = conn_peer(c);
+	uint8_t opts[TCP_TSOPT_LEN];
+	uint8_t optlen = conn_options(c, opts);
 
-	return tcp_emit(c->w, &p, c->snd_nxt, c->rcv_nxt, TCP_FL_RST | TCP_FL_ACK, 0, NULL, 0, NULL,
-			0, 0);
+	return tcp_emit(c->w, &p, c->snd_nxt, c->rcv_nxt, TCP_FL_RST | TCP_FL_ACK, 0, opts, optlen,
+			NULL, 0, 0);
 }
 
-static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale)
+#define SYN_OPTS_MAX (8 + TCP_TSOPT_LEN)
+
+/* MSS, window scale (wscale >= 0) and timestamps (ts_ecr: the TSval to echo, NULL: none). */
+static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale, uint32_t ts_val,
+			   const uint32_t *ts_ecr)
 {
+	uint8_t n = 4;
+
 	o[0] = 2; /* MSS */
 	o[1] = 4;
 	o[2] = (uint8_t)(mss >> 8);
 	o[3] = (uint8_t)mss;
-	if (wscale < 0)
-		return 4;
-	o[4] = 1; /* NOP */
-	o[5] = 3; /* window scale */
-	o[6] = 3;
-	o[7] = (uint8_t)wscale;
-	return 8;
+	if (wscale >= 0) {
+		o[4] = 1; /* NOP */
+		o[5] = 3; /* window scale */
+		o[6] = 3;
+		o[7] = (uint8_t)wscale;
+		n = 8;
+	}
+	if (ts_ecr != NULL)
+		n += ts_option(o + n, ts_val, *ts_ecr);
+	return n;
 }
 
 /* The window of a SYN-ACK is never scaled (RFC 7323 2.2). */
@@ -302,24 +325,31 @@ int conn_send_synack(struct tcp_conn *c)
 {
 	struct tcp_worker *w = c->w;
 	struct tcp_peer p = conn_peer(c);
-	uint8_t opts[8];
+	uint8_t opts[SYN_OPTS_MAX];
 	uint8_t n =
-	    syn_options(opts, w->cfg.mss, (c->flags2 & TCP_CF2_WSCALE) ? c->rcv_wscale : -1);
+	    syn_options(opts, w->cfg.mss, (c->flags2 & TCP_CF2_WSCALE) ? c->rcv_wscale : -1,
+			ts_clock(w, c->ts_off), (c->flags2 & TCP_CF2_TS) ? &c->ts_recent : NULL);
 
 	c->rcv_adv = c->rcv_nxt + syn_window(w);
+	c->last_ack_sent = c->rcv_nxt;
 	return tcp_emit(w, &p, c->iss, c->rcv_nxt, TCP_FL_SYN | TCP_FL_ACK, syn_window(w), opts, n,
 			NULL, 0, 0);
 }
 
-/* A cookie SYN-ACK offers no window scaling: the cookie has no room to remember it. */
+/*
+ * A cookie SYN-ACK offers no window scaling: the cookie has no room to
+ * remember it. It echoes timestamps when the SYN had them: the peer's ACK
+ * then carries them too, which is all the connection needs to know.
+ */
 int send_cookie_synack(struct tcp_worker *w, const struct tcp_seg *s, uint32_t iss)
 {
 	struct tcp_peer p = {.ip = s->ip->src_addr,
 			     .port = s->th->src_port,
 			     .lport = s->th->dst_port,
 			     .mac = s->eth->src_addr};
-	uint8_t opts[8];
-	uint8_t n = syn_options(opts, w->cfg.mss, -1);
+	uint8_t opts[SYN_OPTS_MAX];
+	uint8_t n = syn_options(opts, w->cfg.mss, -1, ts_clock(w, ts_offset(w, p.ip, p.port)),
+				s->has_ts ? &s->ts_val : NULL);
 
 	return tcp_emit(w, &p, iss, s->seq + 1, TCP_FL_SYN | TCP_FL_ACK, syn_window(w), opts, n,
 			NULL, 0, 0);

@@ -84,8 +84,12 @@ void conn_rto_arm(struct tcp_conn *c)
 	conn_timer_arm(c, c->rto_at);
 }
 
-/* RFC 6298 2.2-2.4, with the clock granularity G of one wheel tick. */
-void conn_rtt_sample(struct tcp_conn *c, uint32_t r)
+/*
+ * RFC 6298 2.2-2.4, with the clock granularity G of one wheel tick. A sample
+ * counts 1/per_rtt of a classic one (RFC 7323 appendix G: with timestamps
+ * every ACK is a sample, per_rtt of them a round trip).
+ */
+void conn_rtt_sample(struct tcp_conn *c, uint32_t r, uint32_t per_rtt)
 {
 	const struct tcp_config *cfg = &c->w->cfg;
 	uint64_t rto;
@@ -97,9 +101,10 @@ void conn_rtt_sample(struct tcp_conn *c, uint32_t r)
 		c->rttvar_us = r / 2;
 	} else {
 		uint32_t delta = c->srtt_us > r ? c->srtt_us - r : r - c->srtt_us;
+		uint64_t a = 8ull * per_rtt, b = 4ull * per_rtt;
 
-		c->rttvar_us = (3 * c->rttvar_us + delta) / 4;
-		c->srtt_us = (7 * (uint64_t)c->srtt_us + r) / 8;
+		c->rttvar_us = (uint32_t)(((b - 1) * c->rttvar_us + delta) / b);
+		c->srtt_us = (uint32_t)(((a - 1) * c->srtt_us + r) / a);
 	}
 	rto = c->srtt_us + RTE_MAX((uint64_t)TCP_WHEEL_TICK_US, 4 * (uint64_t)c->rttvar_us);
 	rto = RTE_MAX(rto, (uint64_t)cfg->rto_min_us);

@@ -1,7 +1,8 @@
 /*
  * The TCP engine driven with hand-built segments: handshake and options,
  * data in and out of order, windows, close in both orders, resets, SYN
- * cookies, limits, checksums. Timers are in test_tcp_timers.c.
+ * cookies, limits, checksums, timestamps (RFC 7323). Timers are in
+ * test_tcp_timers.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ static void test_handshake_options(void)
 	CU_ASSERT_EQUAL(o.mss, 1460);
 	CU_ASSERT_EQUAL(o.wscale, W->rcv_wscale);
 	CU_ASSERT_EQUAL(o.sack_ok, 0); /* declined */
+	CU_ASSERT_EQUAL(o.has_ts, 0);  /* not offered: not answered */
 	CU_ASSERT_EQUAL(o.wnd, 16384); /* SYN-ACK windows are never scaled */
 	CU_ASSERT_EQUAL(o.len, 0);
 	CU_ASSERT_EQUAL(app.opened, 0);
@@ -75,6 +77,7 @@ static void test_handshake_no_options(void)
 	peer_send(PEER_PORT, PEER_ISN + 1, o.seq + 1, ACK, 8192, NULL, 0, NULL, 0);
 	CU_ASSERT_FATAL(app.last != NULL);
 	CU_ASSERT_EQUAL(app.last->mss, 536);
+	CU_ASSERT(!(app.last->flags2 & TCP_CF2_TS));
 	CU_ASSERT_EQUAL(app.last->snd_wnd, 8192); /* not scaled */
 	/* Without scaling the advertised window is capped at 65535. */
 	app.consume = 0;
@@ -82,6 +85,8 @@ static void test_handshake_no_options(void)
 	advance_us(50000);
 	CU_ASSERT_FATAL(take(&o) == 0);
 	CU_ASSERT_EQUAL(o.wnd, 65535);
+	CU_ASSERT_EQUAL(o.has_ts, 0);
+	CU_ASSERT_EQUAL(o.hdr_len, 20);
 	stop();
 }
 
@@ -895,6 +900,330 @@ static void test_random_reassembly(void)
 	}
 }
 
+#define PAWS_IDLE_US (24ull * 24 * 3600 * 1000000)
+
+static void test_ts_negotiated(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, t0;
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 500, &t0);
+	CU_ASSERT(c->flags2 & TCP_CF2_TS);
+	CU_ASSERT_EQUAL(c->ts_recent, 501);
+	/* Every segment carries 12 option bytes: the payload makes room. */
+	CU_ASSERT_EQUAL(c->mss, 1460 - 12);
+	advance_us(7000);
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 3000), 3000);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.len, 1448);
+	CU_ASSERT_EQUAL(o.hdr_len, 32);
+	CU_ASSERT(o.has_ts);
+	CU_ASSERT_EQUAL(o.ts_ecr, 501);
+	CU_ASSERT_EQUAL(o.ts_val, t0 + 7); /* a millisecond clock */
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.len, 1448);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.len, 3000 - 2 * 1448);
+	CU_ASSERT(o.has_ts);
+	/* The peer's data: the delayed ACK echoes its TSval. */
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 3001, ACK | PSH, 512, pat(0), 10, 600, t0 + 7);
+	CU_ASSERT_EQUAL(c->ts_recent, 600);
+	advance_us(50000);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT(o.has_ts);
+	CU_ASSERT_EQUAL(o.ts_ecr, 600);
+	CU_ASSERT_EQUAL(o.ts_val, t0 + 7 + 40); /* sent by the 40 ms delayed-ACK timer */
+	/* A segment without the option is taken (as Linux does) and changes nothing. */
+	peer_send(PEER_PORT, PEER_ISN + 11, iss + 3001, ACK | PSH, 512, pat(10), 10, NULL, 0);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 20);
+	CU_ASSERT_EQUAL(c->ts_recent, 600);
+	/* Our RST carries them too. */
+	drop_out();
+	tcp_abort(c);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT(o.flags & RST);
+	CU_ASSERT(o.has_ts);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 0);
+	stop();
+}
+
+static void test_ts_syn_cookies(void)
+{
+	struct tcp_config cfg;
+	struct out_seg o;
+	uint8_t opts[16] = {2, 4, 0x05, 0x78}; /* MSS 1400, then timestamps */
+	uint32_t ours;
+
+	test_config(&cfg);
+	cfg.syn_backlog = 0; /* every SYN gets a cookie */
+	start(&cfg);
+	ts_opts(opts + 4, 7000, 0);
+	peer_send(PEER_PORT, 5555, 0, SYN, 1000, NULL, 0, opts, sizeof(opts));
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_sent, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	CU_ASSERT_EQUAL(o.wscale, -1);
+	CU_ASSERT_FATAL(o.has_ts); /* echoed: the peer's ACK says timestamps are on */
+	CU_ASSERT_EQUAL(o.ts_ecr, 7000);
+	ours = o.ts_val;
+	advance_us(30000);
+	peer_send_ts(PEER_PORT, 5556, o.seq + 1, ACK, 1000, NULL, 0, 7030, ours);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_ok, 1);
+	CU_ASSERT_FATAL(app.last != NULL);
+	CU_ASSERT(app.last->flags2 & TCP_CF2_TS);
+	CU_ASSERT_EQUAL(app.last->ts_recent, 7030);
+	CU_ASSERT_EQUAL(app.last->mss, 1400 - 12);
+	CU_ASSERT_EQUAL(app.last->srtt_us, 30000); /* the first RTT sample, from TSecr */
+	CU_ASSERT_EQUAL(tcp_send(app.last, "hi", 2), 2);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT(o.has_ts);
+	CU_ASSERT_EQUAL(o.ts_ecr, 7030);
+	CU_ASSERT_EQUAL(o.ts_val, ours + 30); /* the cookie's clock and offset carry on */
+	/* A SYN without timestamps: none in the SYN-ACK, none after. */
+	peer_send(PEER_PORT + 1, 8888, 0, SYN, 1000, NULL, 0, opts, 4);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.has_ts, 0);
+	peer_send(PEER_PORT + 1, 8889, o.seq + 1, ACK, 1000, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(W->ctr.syn_cookies_ok, 2);
+	CU_ASSERT_FATAL(app.last != NULL);
+	CU_ASSERT(!(app.last->flags2 & TCP_CF2_TS));
+	CU_ASSERT_EQUAL(app.last->mss, 1400);
+	CU_ASSERT_EQUAL(tcp_send(app.last, "hi", 2), 2);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.has_ts, 0);
+	CU_ASSERT_EQUAL(o.hdr_len, 20);
+	stop();
+}
+
+/* RFC 7323 4.3: ts_recent follows the segments that start at the ACK last sent. */
+static void test_ts_recent_reordered(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, t0, b = PEER_ISN + 1;
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 100, &t0);
+	/* Two in order, the ACK delayed: it echoes the first's TSval (the older). */
+	peer_send_ts(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 100, 200, t0);
+	CU_ASSERT_EQUAL(c->ts_recent, 200);
+	CU_ASSERT_EQUAL(nout(), 0);
+	peer_send_ts(PEER_PORT, b + 100, iss + 1, ACK, 512, pat(100), 100, 201, t0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 200);
+	CU_ASSERT_EQUAL(o.ts_ecr, 200);
+	/* Beyond a hole: held, ts_recent unchanged, the duplicate ACK echoes 200. */
+	peer_send_ts(PEER_PORT, b + 300, iss + 1, ACK, 512, pat(300), 100, 204, t0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 200);
+	CU_ASSERT_EQUAL(o.ts_ecr, 200);
+	CU_ASSERT_EQUAL(c->ts_recent, 200);
+	/* The hole fills (sent before, so an older TSval than the held one): taken. */
+	peer_send_ts(PEER_PORT, b + 200, iss + 1, ACK, 512, pat(200), 100, 203, t0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 400);
+	CU_ASSERT_EQUAL(o.ts_ecr, 203);
+	CU_ASSERT_EQUAL(c->ts_recent, 203);
+	/* The same TSval again (same millisecond) is not old. */
+	peer_send_ts(PEER_PORT, b + 400, iss + 1, ACK, 512, pat(400), 100, 203, t0);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 500);
+	/* A duplicate of the first segment: older TSval, PAWS drops it, ACK. */
+	drop_out();
+	peer_send_ts(PEER_PORT, b, iss + 1, ACK, 512, pat(0), 100, 200, t0);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ack, b + 500);
+	CU_ASSERT_EQUAL(o.ts_ecr, 203);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 500);
+	stop();
+}
+
+static void test_ts_paws(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	struct tcp_iov iov[8];
+	uint32_t iss, t0, b = PEER_ISN + 1;
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 100, &t0);
+	peer_send_ts(PEER_PORT, b, iss + 1, ACK | PSH, 512, pat(0), 100, 300, t0);
+	CU_ASSERT_EQUAL(c->ts_recent, 300);
+	/* New data in the window with an older TSval: from an earlier wrap, dropped. */
+	peer_send_ts(PEER_PORT, b + 100, iss + 1, ACK | PSH, 512, "XXXX", 4, 250, t0);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 100);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.ack, b + 100);
+	CU_ASSERT_EQUAL(o.ts_ecr, 300);
+	/* TSvals are compared modulo 2^32: past the wrap is newer. */
+	c->ts_recent = 0xfffffff0u;
+	peer_send_ts(PEER_PORT, b + 100, iss + 1, ACK | PSH, 512, pat(100), 100, 5, t0);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 200);
+	CU_ASSERT_EQUAL(c->ts_recent, 5);
+	drop_out();
+	/* After 24 days of silence ts_recent is stale: an older TSval is taken. */
+	tnow += PAWS_IDLE_US + 1000000;
+	tcp_timers_run(W, tnow);
+	drop_out();
+	peer_send_ts(PEER_PORT, b + 200, iss + 1, ACK | PSH, 512, pat(200), 100, 2, t0);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	CU_ASSERT_EQUAL(tcp_recv_avail(c), 300);
+	CU_ASSERT_EQUAL(c->ts_recent, 2);
+	CU_ASSERT_EQUAL(tcp_recv_peek(c, iov, 8) > 0, 1);
+	/* PAWS never drops an RST. */
+	peer_send_ts(PEER_PORT, b + 300, 0, RST, 0, NULL, 0, 1, 0);
+	CU_ASSERT_EQUAL(W->ctr.resets_received, 1);
+	CU_ASSERT_EQUAL(app.closed, 1);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	stop();
+}
+
+static void test_ts_time_wait(void)
+{
+	struct out_seg o;
+	uint32_t iss, t0;
+
+	start(NULL);
+	tcp_close(handshake_ts(PEER_PORT, &iss, 100, &t0));
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK | FIN);
+	CU_ASSERT(o.has_ts);
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 2, ACK | FIN, 512, NULL, 0, 150, o.ts_val);
+	drop_out();
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 1);
+	/* The record's ACK of a resent FIN carries timestamps. */
+	advance_us(5000);
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 2, ACK | FIN, 512, NULL, 0, 160, t0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT(o.has_ts);
+	CU_ASSERT_EQUAL(o.ts_ecr, 150);
+	CU_ASSERT_EQUAL(o.ts_val, t0 + 5);
+	/* RFC 6191: a SYN with no higher sequence but a newer TSval starts over. */
+	uint8_t opts[12];
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 1000, NULL, 0, opts, ts_opts(opts, 170, 0));
+	CU_ASSERT_EQUAL(W->ctr.time_wait, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	CU_ASSERT_EQUAL(o.ts_ecr, 170);
+	stop();
+}
+
+/*
+ * PAWS and pure ACKs: a duplicate ACK overtaken by a newer segment still
+ * counts (up to one RTO old); other old pure ACKs are dropped without an
+ * answer; old segments with data get an ACK.
+ */
+static void test_ts_paws_acks(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, t0, mss, b = PEER_ISN + 1;
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 100, &t0);
+	mss = c->mss;
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 6 * mss), (int)(6 * mss));
+	drop_out();
+	/* The second segment is lost; the first ACK and three duplicates come back reordered. */
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK, 512, NULL, 0, 300, t0);
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK, 512, NULL, 0, 310, t0);
+	CU_ASSERT_EQUAL(c->ts_recent, 310);
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK, 512, NULL, 0, 305, t0);
+	CU_ASSERT_EQUAL(c->ts_recent, 310); /* taken, but never moves ts_recent back */
+	CU_ASSERT_EQUAL(nout(), 0);
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK, 512, NULL, 0, 302, t0);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 0);
+	CU_ASSERT_EQUAL(W->ctr.fast_retransmits, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.seq, iss + 1 + mss);
+	CU_ASSERT_EQUAL(o.ts_ecr, 310);
+	drop_out();
+	/* A duplicate ACK older than an RTO is no reordering: dropped, no answer. */
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK, 512, NULL, 0, 310 - c->rto_us / 1000 - 1,
+		     t0);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	CU_ASSERT_EQUAL(nout(), 0);
+	/* An old ACK that would move snd_una or the window is not a duplicate: dropped. */
+	peer_send_ts(PEER_PORT, b, iss + 1 + 3 * mss, ACK, 512, NULL, 0, 309, t0);
+	CU_ASSERT_EQUAL(c->snd_una, iss + 1 + mss);
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK, 600, NULL, 0, 309, t0);
+	CU_ASSERT_EQUAL(c->snd_wnd, 512u << 7);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 3);
+	CU_ASSERT_EQUAL(nout(), 0);
+	/* Old data, or an old FIN, is answered with an ACK that echoes ts_recent. */
+	peer_send_ts(PEER_PORT, b, iss + 1 + mss, ACK | FIN, 512, NULL, 0, 309, t0);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 4);
+	CU_ASSERT(!tcp_peer_closed(c));
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, ACK);
+	CU_ASSERT_EQUAL(o.ack, b);
+	CU_ASSERT_EQUAL(o.ts_ecr, 310);
+	/* The same ACK with a current TSval does its work. */
+	peer_send_ts(PEER_PORT, b, iss + 1 + 6 * mss, ACK, 512, NULL, 0, 311, t0);
+	CU_ASSERT_EQUAL(c->snd_una, iss + 1 + 6 * mss);
+	stop();
+}
+
+/*
+ * RFC 7323 R3 in the corners: a resent SYN's TSval is echoed; an old one in
+ * SYN-RECEIVED is dropped silently; segments dropped after PAWS (an ACK of
+ * data never sent, a SYN in the window, an RST) leave ts_recent alone.
+ */
+static void test_ts_recent_corners(void)
+{
+	uint8_t opts[20] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, b = PEER_ISN + 1;
+
+	start(NULL);
+	ts_opts(opts + 8, 100, 0);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 65535, NULL, 0, opts, sizeof(opts));
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ts_ecr, 100);
+	iss = o.seq;
+	/* The SYN again, 1 s later (our SYN-ACK was lost): the echo follows it. */
+	advance_us(1000000);
+	drop_out(); /* our own SYN-ACK resend, if the timer fired */
+	ts_opts(opts + 8, 1100, 0);
+	peer_send(PEER_PORT, PEER_ISN, 0, SYN, 65535, NULL, 0, opts, sizeof(opts));
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, SYN | ACK);
+	CU_ASSERT_EQUAL(o.ts_ecr, 1100);
+	/* An ACK with a TSval older than the SYN's: PAWS, no answer, still half-open. */
+	peer_send_ts(PEER_PORT, b, iss + 1, ACK, 512, NULL, 0, 1099, o.ts_val);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	CU_ASSERT_EQUAL(app.opened, 0);
+	CU_ASSERT_EQUAL(nout(), 0);
+	peer_send_ts(PEER_PORT, b, iss + 1, ACK, 512, NULL, 0, 1101, o.ts_val);
+	CU_ASSERT_FATAL(app.opened == 1);
+	c = app.last;
+	CU_ASSERT_EQUAL(c->ts_recent, 1101);
+	/* An ACK of data never sent: answered, dropped, ts_recent kept. */
+	peer_send_ts(PEER_PORT, b, iss + 1000, ACK, 512, NULL, 0, 1200, 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ts_ecr, 1101);
+	CU_ASSERT_EQUAL(c->ts_recent, 1101);
+	/* A SYN in the window: challenge ACK, ts_recent kept. */
+	peer_send_ts(PEER_PORT, b, 0, SYN, 512, NULL, 0, 1300, 0);
+	CU_ASSERT_EQUAL(W->ctr.challenge_acks, 1);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ts_ecr, 1101);
+	CU_ASSERT_EQUAL(c->ts_recent, 1101);
+	/* An RST not at rcv_nxt: challenge ACK, ts_recent kept. */
+	peer_send_ts(PEER_PORT, b + 10, 0, RST, 0, NULL, 0, 1400, 0);
+	CU_ASSERT_EQUAL(W->ctr.challenge_acks, 2);
+	CU_ASSERT_EQUAL(c->ts_recent, 1101);
+	CU_ASSERT_EQUAL(W->ctr.drop_paws, 1);
+	stop();
+}
+
 static const struct cunit_test tests[] = {
     {"handshake: MSS and window scale answered, SACK declined", test_handshake_options},
     {"handshake without options", test_handshake_no_options},
@@ -929,6 +1258,13 @@ static const struct cunit_test tests[] = {
     {"FIN beyond a hole takes effect when it fills", test_fin_beyond_hole},
     {"challenge ACKs rate-limited", test_challenge_ack_limit},
     {"random order, overlap and duplicates: the stream intact", test_random_reassembly},
+    {"timestamps: negotiated, echoed, 12 bytes off the MSS", test_ts_negotiated},
+    {"timestamps: SYN cookies with and without", test_ts_syn_cookies},
+    {"timestamps: ts_recent with reordered segments", test_ts_recent_reordered},
+    {"timestamps: PAWS drops, wrap, 24-day rule, RST", test_ts_paws},
+    {"timestamps: TIME-WAIT ACKs and RFC 6191 reuse", test_ts_time_wait},
+    {"timestamps: PAWS and pure ACKs (reordered duplicates kept)", test_ts_paws_acks},
+    {"timestamps: ts_recent on a resent SYN, in SYN-RECEIVED, after drops", test_ts_recent_corners},
     {NULL, NULL},
 };
 

@@ -383,6 +383,101 @@ static void test_small_window_not_stuck(void)
 	stop();
 }
 
+/*
+ * The ACK of a resent segment: no sample without timestamps (Karn), so the
+ * RTO stays backed off; with them its TSecr is one, and the RTO comes back.
+ */
+static void test_ts_rtt_after_retransmit(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, t0;
+
+	start(NULL);
+	c = handshake(PEER_PORT, &iss);
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 100), 100);
+	drop_out();
+	CU_ASSERT(wait_for_output(10000000) > 0);
+	drop_out();
+	CU_ASSERT_EQUAL(c->rto_us, 2 * W->cfg.rto_min_us);
+	advance_us(30000);
+	peer_send(PEER_PORT, PEER_ISN + 1, iss + 101, ACK, 512, NULL, 0, NULL, 0);
+	CU_ASSERT_EQUAL(c->snd_una, iss + 101);
+	CU_ASSERT_EQUAL(c->rto_us, 2 * W->cfg.rto_min_us);
+	stop();
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 100, &t0);
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 100), 100);
+	drop_out();
+	CU_ASSERT(wait_for_output(10000000) > 0);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.seq, iss + 1);
+	CU_ASSERT(o.has_ts);
+	CU_ASSERT_EQUAL(o.ts_val, t0 + 200); /* resent at the 200 ms RTO */
+	CU_ASSERT_EQUAL(c->rto_us, 2 * W->cfg.rto_min_us);
+	advance_us(30000);
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 101, ACK, 512, NULL, 0, 102, o.ts_val);
+	CU_ASSERT_EQUAL(c->snd_una, iss + 101);
+	CU_ASSERT(c->srtt_us >= 30000 / 8 && c->srtt_us <= 30000);
+	CU_ASSERT_EQUAL(c->rto_us, W->cfg.rto_min_us);
+	/* An echo from the future (not ours) is no sample (the timed segment aside). */
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 100), 100);
+	drop_out();
+	c->flags2 &= ~TCP_CF2_RTT;
+	uint32_t srtt = c->srtt_us;
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 201, ACK, 512, NULL, 0, 103, o.ts_val + 100000);
+	CU_ASSERT_EQUAL(c->snd_una, iss + 201);
+	CU_ASSERT_EQUAL(c->srtt_us, srtt);
+	stop();
+}
+
+/* RFC 7323 appendix G: with a flight of 10 segments a sample weighs 1/5 of one. */
+static void test_ts_rtt_weighted(void)
+{
+	struct tcp_conn *c;
+	uint32_t iss, t0, s0, v0;
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 100, &t0);
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 10 * c->mss), (int)(10 * c->mss));
+	CU_ASSERT_EQUAL(nout(), 10);
+	drop_out();
+	s0 = c->srtt_us;
+	v0 = c->rttvar_us;
+	advance_us(80000);
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 1 + c->mss, ACK, 512, NULL, 0, 101, t0);
+	CU_ASSERT_EQUAL(c->srtt_us, (39 * s0 + 80000) / 40);
+	CU_ASSERT_EQUAL(c->rttvar_us, (19 * v0 + (80000 - s0)) / 20);
+	stop();
+}
+
+/* Our TSval clock wraps past 2^32: the round trip across it is still right. */
+static void test_ts_rtt_wrap(void)
+{
+	struct tcp_conn *c;
+	struct out_seg o;
+	uint32_t iss, t0, s0;
+
+	start(NULL);
+	c = handshake_ts(PEER_PORT, &iss, 100, &t0);
+	c->ts_off -= t0 + 6; /* our clock reads 2^32 - 6 now */
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 100), 100);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ts_val, 0xfffffffau);
+	c->flags2 &= ~TCP_CF2_RTT; /* the echo alone measures */
+	s0 = c->srtt_us;
+	advance_us(30000);
+	drop_out();
+	peer_send_ts(PEER_PORT, PEER_ISN + 1, iss + 101, ACK, 512, NULL, 0, 101, o.ts_val);
+	CU_ASSERT_EQUAL(c->snd_una, iss + 101);
+	CU_ASSERT_EQUAL(c->srtt_us, (7 * s0 + 30000) / 8);
+	CU_ASSERT_EQUAL(tcp_send(c, pattern, 10), 10);
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.ts_val, 24u); /* wrapped */
+	stop();
+}
+
 static const struct cunit_test tests[] = {
     {"RTO: retransmit with exponential backoff", test_rto_backoff},
     {"RTO: abort after max retries", test_rto_gives_up},
@@ -396,6 +491,9 @@ static const struct cunit_test tests[] = {
     {"timers of many connections", test_many_connections_timers},
     {"zero-copy data retransmitted byte-exact", test_zero_copy_retransmit},
     {"a small window does not stall the sender", test_small_window_not_stuck},
+    {"timestamps: RTT from TSecr on the ACK of a resent segment", test_ts_rtt_after_retransmit},
+    {"timestamps: samples weighted by the flight (RFC 7323 G)", test_ts_rtt_weighted},
+    {"timestamps: RTT across the wrap of our TSval clock", test_ts_rtt_wrap},
     {NULL, NULL},
 };
 

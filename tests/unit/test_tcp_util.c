@@ -266,6 +266,7 @@ static void parse(struct rte_mbuf *m, struct out_seg *o)
 	o->flags = th->tcp_flags;
 	o->wnd = ntohs(th->rx_win);
 	o->len = ip_len - sizeof(*ip) - doff;
+	o->hdr_len = doff;
 	o->nb_segs = m->nb_segs;
 	o->ol_flags = m->ol_flags;
 	for (uint32_t i = 0; i + 1 < doff - sizeof(*th);) {
@@ -281,6 +282,15 @@ static void parse(struct rte_mbuf *m, struct out_seg *o)
 			o->wscale = opt[i + 2];
 		if (opt[i] == 4)
 			o->sack_ok = 1;
+		if (opt[i] == 8 && opt[i + 1] == 10) {
+			uint32_t v, e;
+
+			memcpy(&v, opt + i + 2, 4);
+			memcpy(&e, opt + i + 6, 4);
+			o->has_ts = 1;
+			o->ts_val = ntohl(v);
+			o->ts_ecr = ntohl(e);
+		}
 		i += opt[i + 1];
 	}
 	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM)) {
@@ -346,5 +356,49 @@ struct tcp_conn *handshake(uint16_t sport, uint32_t *iss)
 	CU_ASSERT_EQUAL(nout(), 0);
 	if (iss != NULL)
 		*iss = o.seq;
+	return app.last;
+}
+
+uint8_t ts_opts(uint8_t *o, uint32_t val, uint32_t ecr)
+{
+	uint32_t v = htonl(val), e = htonl(ecr);
+
+	o[0] = 1;
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	memcpy(o + 4, &v, 4);
+	memcpy(o + 8, &e, 4);
+	return 12;
+}
+
+void peer_send_ts(uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+		  const void *data, uint32_t len, uint32_t ts_val, uint32_t ts_ecr)
+{
+	uint8_t opts[12];
+
+	peer_send(sport, seq, ack, flags, wnd, data, len, opts, ts_opts(opts, ts_val, ts_ecr));
+}
+
+struct tcp_conn *handshake_ts(uint16_t sport, uint32_t *iss, uint32_t ts_val, uint32_t *our_ts)
+{
+	uint8_t opts[20] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
+	struct out_seg o;
+	int opened = app.opened;
+
+	ts_opts(opts + 8, ts_val, 0);
+	peer_send(sport, PEER_ISN, 0, RTE_TCP_SYN_FLAG, 65535, NULL, 0, opts, sizeof(opts));
+	CU_ASSERT_FATAL(take(&o) == 0);
+	CU_ASSERT_EQUAL(o.flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	CU_ASSERT_FATAL(o.has_ts);
+	CU_ASSERT_EQUAL(o.ts_ecr, ts_val);
+	peer_send_ts(sport, PEER_ISN + 1, o.seq + 1, RTE_TCP_ACK_FLAG, 512, NULL, 0, ts_val + 1,
+		     o.ts_val);
+	CU_ASSERT_FATAL(app.opened == opened + 1);
+	CU_ASSERT_EQUAL(nout(), 0);
+	if (iss != NULL)
+		*iss = o.seq;
+	if (our_ts != NULL)
+		*our_ts = o.ts_val;
 	return app.last;
 }

@@ -41,6 +41,9 @@ struct out_seg {
 	uint32_t len;
 	int mss, wscale; /* options, -1 if absent */
 	int sack_ok;
+	int has_ts; /* timestamps option present: ts_val, ts_ecr */
+	uint32_t ts_val, ts_ecr;
+	uint32_t hdr_len; /* TCP header with options */
 	int nb_segs;
 	uint64_t ol_flags;
 	uint8_t data[4096];
@@ -73,6 +76,17 @@ int take(struct out_seg *o);
 void drop_out(void);
 /* Run tcp_tx_drain into the queue that take() reads. */
 void drain(void);
+
+/* Write NOP, NOP, timestamps at o; returns 12. */
+uint8_t ts_opts(uint8_t *o, uint32_t val, uint32_t ecr);
+/* peer_send with the timestamps option (and no other). */
+void peer_send_ts(uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+		  const void *data, uint32_t len, uint32_t ts_val, uint32_t ts_ecr);
+/*
+ * handshake() with timestamps: the SYN's TSval is ts_val, the ACK's ts_val + 1
+ * echoing the SYN-ACK's; our SYN-ACK TSval in *our_ts.
+ */
+struct tcp_conn *handshake_ts(uint16_t sport, uint32_t *iss, uint32_t ts_val, uint32_t *our_ts);
 
 /*
  * Complete a handshake from sport (SYN with MSS 1460 and window scale 7)
