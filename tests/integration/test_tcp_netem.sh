@@ -41,12 +41,14 @@ t_ok "the impaired link comes up (impair.py: 5% loss, 5% reordering, 1% duplicat
 
 before_rx=$(dp_stat tcp_rx_segments)
 for s in retransmits ooo_segments dup_segments resets_sent; do eval "b_$s=\$(dp_stat tcp_$s)"; done
+rt_start=$(date +%s%N)
 if out=$(ns timeout 300 "$PYTHON" "$ROUNDTRIP" "$DP_IP" 11211 500 --patient 2>&1); then
     t_ok "10,000 pipelined sets over 20 connections, each read back byte-exact"
 else
     t_fail "10,000 pipelined sets over 20 connections, each read back byte-exact" "$out" \
         "$(dp_ctl stats | grep -E '^STAT (tcp_|curr_conn)' | grep -v ' 0.$')"
 fi
+echo "# round trip: $(( ($(date +%s%N) - rt_start) / 1000000 )) ms"
 impair_stop
 echo "# impair.py: $(tail -1 "$DP_TMP/impair.out")"
 for s in retransmits ooo_segments dup_segments resets_sent; do eval "a_$s=\$(dp_stat tcp_$s)"; done
@@ -69,4 +71,5 @@ grep -q "reordered [1-9]" "$DP_TMP/impair.out" && grep -q "dropped [1-9]" "$DP_T
     t_ok "the link did drop and reorder frames" ||
     t_fail "the link did drop and reorder frames" "$(cat "$DP_TMP/impair.out")"
 echo "# tcp_rx_segments: $(( $(dp_stat tcp_rx_segments) - before_rx ))"
+echo "# tcp_drop_paws: $(dp_stat tcp_drop_paws)"
 t_done
