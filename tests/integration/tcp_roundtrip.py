@@ -4,8 +4,8 @@ back byte for byte, multigets, cas, incr, delete, and 20 pipelining clients;
 with --big also one multiget of 20 values of 1 MB (20 MB streamed through
 one request; too slow for the impaired links of the loss tests). --patient
 waits up to 120 s for each reply instead of 10-20 s: over a lossy link a
-Linux client without SACK or timestamps from its peer backs its
-retransmission timer off to several seconds (docs/TCP.md).
+Linux client without SACK from its peer can wait for several seconds of
+retransmission timeouts to fill a hole (docs/TCP.md).
 
   tcp_roundtrip.py HOST PORT [SETS_PER_CLIENT] [--big] [--patient]
 """
