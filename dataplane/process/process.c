@@ -873,15 +873,19 @@ void process_prefetch(struct process_worker *w, const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
 	uint64_t h[PREFETCH_MAX];
-	unsigned n = 0;
+	unsigned n = 0, lines = 0;
 
-	while (n < PREFETCH_MAX && end - p > 6) {
+	while (n < PREFETCH_MAX && lines++ < 2 * PREFETCH_MAX && end - p > 6) {
 		bool set = memcmp(p, "set ", 4) == 0;
-		const char *k = p + 4, *e = k;
+		const char *k = p + 4, *e;
 		int64_t vlen = 0;
 
+		/*
+		 * Not a request we read (a piece of input usually starts inside
+		 * one: the rest of a line, or of a value): the next line.
+		 */
 		if (!set && memcmp(p, "get ", 4) != 0)
-			break;
+			goto next_line;
 		e = key_end(k, end);
 		if (e == end || e == k || e - k > PROTO_KEY_MAX)
 			break;
@@ -891,10 +895,16 @@ void process_prefetch(struct process_worker *w, const char *buf, size_t len)
 		if (set && (*e != ' ' || scan_field(&p, end, false, ' ') < 0 ||
 			    scan_field(&p, end, true, ' ') < 0 ||
 			    (vlen = scan_field(&p, end, false, '\r')) < 0))
-			break;
-		if (end - p < 1 || *p != '\n')
-			break;
+			goto next_line;
+		if (p == end || *p != '\n')
+			goto next_line;
 		p += 1 + (set ? vlen + 2 : 0);
+		continue;
+next_line:
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		p++;
 	}
 	for (unsigned i = 0; i < n; i++)
 		store_prefetch(w->thread, h[i], true);
