@@ -65,6 +65,27 @@ static bool is_space(char c)
  * like safe_strto* does: no digits, or a character after them that is neither
  * the token's end nor a space. `overflow` reports ERANGE of a 64-bit value.
  */
+/*
+ * The common case, a token of 1..19 digits only (it cannot overflow): its
+ * value, and true. The callers try it first, then scan_number.
+ */
+static inline bool plain_number(struct proto_tok t, uint64_t *v)
+{
+	uint64_t n = 0;
+
+	if (t.len - 1u >= 19u)
+		return false;
+	for (uint32_t i = 0; i < t.len; i++) {
+		unsigned d = (unsigned)(t.p[i] - '0');
+
+		if (d >= 10u)
+			return false;
+		n = n * 10 + d;
+	}
+	*v = n;
+	return true;
+}
+
 static bool scan_number(struct proto_tok t, uint64_t *mag, bool *neg, bool *overflow)
 {
 	uint32_t i = 0;
@@ -73,18 +94,6 @@ static bool scan_number(struct proto_tok t, uint64_t *mag, bool *neg, bool *over
 	*mag = 0;
 	*neg = false;
 	*overflow = false;
-	/* The common case, a token of 1..19 digits only: it cannot overflow. */
-	if (t.len - 1u < 19u) {
-		uint64_t v = 0;
-
-		while (i < t.len && (unsigned)(t.p[i] - '0') < 10u)
-			v = v * 10 + (unsigned)(t.p[i++] - '0');
-		if (i == t.len) {
-			*mag = v;
-			return true;
-		}
-		i = 0;
-	}
 	while (i < t.len && is_space(t.p[i]))
 		i++;
 	if (i < t.len && (t.p[i] == '+' || t.p[i] == '-'))
@@ -108,6 +117,8 @@ bool proto_strtoull(struct proto_tok t, uint64_t *out)
 	uint64_t mag, v;
 	bool neg, overflow;
 
+	if (plain_number(t, out))
+		return true;
 	*out = 0;
 	if (!scan_number(t, &mag, &neg, &overflow) || overflow)
 		return false;
@@ -122,7 +133,7 @@ bool proto_strtoull(struct proto_tok t, uint64_t *out)
 bool proto_strtoul(struct proto_tok t, uint32_t *out)
 {
 	uint64_t v;
-	bool ok = proto_strtoull(t, &v);
+	bool ok = plain_number(t, &v) || proto_strtoull(t, &v);
 
 	*out = ok ? (uint32_t)v : 0; /* unsigned long into uint32_t: wraps */
 	return ok;
@@ -134,6 +145,10 @@ bool proto_strtol(struct proto_tok t, int32_t *out)
 	bool neg, overflow;
 	int64_t v;
 
+	if (plain_number(t, &mag) && mag <= (uint64_t)INT64_MAX) {
+		*out = (int32_t)(uint32_t)mag; /* long into int32_t: wraps */
+		return true;
+	}
 	*out = 0;
 	if (!scan_number(t, &mag, &neg, &overflow) || overflow)
 		return false;
