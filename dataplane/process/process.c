@@ -898,6 +898,8 @@ void process_prefetch(struct process_worker *w, const char *buf, size_t len)
 			goto next_line;
 		if (p == end || *p != '\n')
 			goto next_line;
+		if (end - p <= 1 + (set ? vlen + 2 : 0))
+			break; /* the rest is in a later piece */
 		p += 1 + (set ? vlen + 2 : 0);
 		continue;
 next_line:

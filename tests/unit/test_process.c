@@ -9,6 +9,7 @@
  * memcached; this suite holds them without one.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cunit_tap.h"
@@ -232,6 +233,56 @@ static void test_yield(void)
 	store_teardown(s, false);
 }
 
+/*
+ * process_prefetch reads any bytes without reading past them (ASan builds
+ * check: each input is a heap block of exactly its length) and changes
+ * nothing: plain requests, cut anywhere, and fragments of them among
+ * arbitrary bytes.
+ */
+static void test_prefetch_any_bytes(void)
+{
+	static const char *const parts[] = {"set ", "get ", "k", "key1", " 0 0 ", "5", "-1 ",
+					    "\r\n", "\n", "hello", " ", "99999999999", "\r"};
+	struct store_config cfg = {.limit_bytes = 4u << 20};
+	uint64_t rng = 0x853c49e6748fea9bull;
+	struct process_worker w;
+	struct store_stats st;
+	struct store *s;
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	CU_ASSERT_FATAL(process_worker_init(&w, s, 0) == 0);
+	for (int round = 0; round < 20000; round++) {
+		char tmp[256];
+		size_t len = 0;
+		char *buf;
+
+		while (len < 200) {
+			const char *part;
+
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			part = parts[rng % (sizeof(parts) / sizeof(parts[0]))];
+			if (rng % 11 == 0)
+				tmp[len++] = (char)(rng >> 24);
+			else
+				for (; *part != '\0' && len < sizeof(tmp); part++)
+					tmp[len++] = *part;
+		}
+		for (size_t cut = 0; cut < len; cut += 1 + (rng >> 40) % 13) {
+			buf = malloc(len - cut);
+			CU_ASSERT_FATAL(buf != NULL);
+			memcpy(buf, tmp + cut, len - cut);
+			process_prefetch(&w, buf, len - cut);
+			free(buf);
+		}
+	}
+	store_stats(s, -1, &st);
+	CU_ASSERT_EQUAL(st.curr_items, 0);
+	CU_ASSERT_EQUAL(st.cmd_set, 0);
+	store_teardown(s, false);
+}
+
 static const struct cunit_test tests[] = {
     {"gat_takes_no_win", test_lease},
     {"fetched_bit", test_fetched},
@@ -242,6 +293,7 @@ static const struct cunit_test tests[] = {
     {"binary_keys", test_binary},
     {"cas_zero", test_cas0},
     {"yield_at_soft_limit", test_yield},
+    {"prefetch_any_bytes", test_prefetch_any_bytes},
     {NULL, NULL},
 };
 
