@@ -27,6 +27,7 @@
  * across machines or loads: the count is the figure).
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct keygen kg = {.preload = true, .rng = 0x2545f4914f6cdd1dull};
 	uint64_t preloaded, sets = 0, cycles = 0;
+	char rundir[PATH_MAX];
 	int rc = 1;
 
 	if (parse_opts(argc, argv, &o) < 0)
@@ -462,6 +464,8 @@ out:
 	tcp_service_teardown(&svc);
 	store_teardown(store, false);
 	free(peers);
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	rmdir(rundir); /* --no-shconf leaves it empty */
 	return rc;
 }
