@@ -147,7 +147,8 @@ static void segment(struct peer *p, uint8_t flags, const char *data, uint32_t le
 		o[2] = PEER_MSS >> 8;
 		o[3] = PEER_MSS & 0xff;
 	}
-	memcpy((char *)th + thl, data, len);
+	if (len > 0)
+		memcpy((char *)th + thl, data, len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	p->snd_nxt += len + !!(flags & RTE_TCP_SYN_FLAG);
 	in[nin++] = m;
