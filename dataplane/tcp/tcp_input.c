@@ -786,10 +786,25 @@ static int syn_received_ack(struct tcp_conn *c, struct tcp_seg *s)
 	return c->flags & TCP_CF_DEAD ? -1 : 0;
 }
 
+/*
+ * Whether the output a segment calls for can wait for tcp_tx_drain: it came
+ * in order on an established connection that holds nothing out of order and
+ * it carries no FIN. Then the replies to all the segments a connection got
+ * in one RX burst leave together, in as few segments as they fill, and one
+ * ACK covers them (an ACK every second full segment still, only at the end
+ * of the burst). Anything else (duplicate ACKs for out-of-order data, the
+ * ACK of a FIN, a zero window's ACK) goes at once.
+ */
+static int output_can_wait(const struct tcp_conn *c, const struct tcp_seg *s, int ack_only)
+{
+	return c->state == TCP_ESTABLISHED && s->seq == c->rcv_nxt && c->ooo_head == NULL &&
+	       !(s->flags & TCP_FL_FIN) && !ack_only;
+}
+
 static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 {
 	struct tcp_worker *w = c->w;
-	int ack_only = 0, time_wait = 0, news;
+	int ack_only = 0, time_wait = 0, news, wait;
 
 	c->flags |= TCP_CF_BUSY;
 	c->last_rx_us = w->now_us;
@@ -826,12 +841,16 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 		if (!(s->flags & TCP_FL_ACK) || process_ack(c, s) < 0)
 			goto out;
 	}
+	wait = output_can_wait(c, s, ack_only);
 	news = process_data(c, s, ack_only, &time_wait);
 	if (news)
 		conn_app_data(c);
 	if (c->flags & TCP_CF_DEAD)
 		goto out;
-	conn_output(c);
+	if (wait && !time_wait && c->state == TCP_ESTABLISHED && c->ooo_head == NULL)
+		conn_mark_pending(c);
+	else
+		conn_output(c);
 	if (time_wait)
 		conn_enter_time_wait(c);
 out:
