@@ -180,7 +180,6 @@ static void serve(struct tcp_service *svc, struct tcp_conn *c)
 
 		mc->last_cmd = svc->now;
 		svc->serving = tcp_conn_id(c);
-		process_prefetch(&svc->pw, (const char *)in[0].base, len);
 		st = process_input(&svc->pw, &mc->pc, (const char *)in[0].base, len, svc->now, o);
 		svc->serving = -1;
 		if (st == PROCESS_PAUSED || st == PROCESS_YIELD)

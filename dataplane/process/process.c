@@ -216,7 +216,8 @@ static int meta_begin(void *ctx, const struct store_item_info *info)
  * where: process_resume() goes on from there.
  */
 static void do_get(struct process_worker *w, struct process_conn *c,
-		   const struct proto_request *req, uint32_t now, struct proto_out *out)
+		   const struct proto_request *req, const uint64_t *first_hash, uint32_t now,
+		   struct proto_out *out)
 {
 	bool touch = req->cmd == PROTO_CMD_GAT || req->cmd == PROTO_CMD_GATS;
 	/* gat is no meta read: a stale item gives it no lease win */
@@ -243,6 +244,9 @@ static void do_get(struct process_worker *w, struct process_conn *c,
 		proto_out_mark(out, &rs.mark);
 		if (touch)
 			r = store_mget(w->thread, rs.key.p, rs.key.len, now, &args, &sink, &info);
+		else if (first_hash != NULL && at == 0)
+			r = store_get_hashed(w->thread, *first_hash, rs.key.p, rs.key.len, now,
+					     &sink, &info);
 		else
 			r = store_get(w->thread, rs.key.p, rs.key.len, now, &sink, &info);
 		if (r == STORE_OK)
@@ -413,16 +417,21 @@ static void store_reply(struct process_worker *w, const struct proto_request *re
 	proto_compose_meta(out, req, meta[r], &mi);
 }
 
-static void do_store(struct process_worker *w, const struct proto_request *req, uint32_t now,
-		     struct proto_out *out)
+/* A storage request with its whole value; `hash` is its key's store_hash() or NULL. */
+static void do_store(struct process_worker *w, const struct proto_request *req,
+		     const uint64_t *hash, uint32_t now, struct proto_out *out)
 {
 	struct store_set_args args;
 	uint64_t cas = 0;
 	enum store_result r;
 
 	set_args_of(req, &args);
-	r = store_set(w->thread, req->key.p, req->key.len, req->value.p, req->value_len, now, &args,
-		      &cas);
+	if (hash != NULL)
+		r = store_set_hashed(w->thread, *hash, req->key.p, req->key.len, req->value.p,
+				     req->value_len, now, &args, &cas);
+	else
+		r = store_set(w->thread, req->key.p, req->key.len, req->value.p, req->value_len,
+			      now, &args, &cas);
 	store_reply(w, req, req->key, r, cas, now, out);
 }
 
@@ -742,9 +751,13 @@ static void do_stats(struct process_worker *w, const struct proto_request *req, 
 #undef ARG_IS
 }
 
-/* Run one complete request; returns PROCESS_CLOSE for quit. */
+/*
+ * Run one complete request; returns PROCESS_CLOSE for quit. `hash` is the
+ * store_hash() of its (first) key when the caller has it, else NULL.
+ */
 static enum process_status run(struct process_worker *w, struct process_conn *c,
-			       const struct proto_request *req, uint32_t now, struct proto_out *out)
+			       const struct proto_request *req, const uint64_t *hash, uint32_t now,
+			       struct proto_out *out)
 {
 	enum store_result r;
 
@@ -753,7 +766,7 @@ static enum process_status run(struct process_worker *w, struct process_conn *c,
 	case PROTO_CMD_GETS:
 	case PROTO_CMD_GAT:
 	case PROTO_CMD_GATS:
-		do_get(w, c, req, now, out);
+		do_get(w, c, req, hash, now, out);
 		if (c->paused) {
 			c->get_req = *req;
 			return PROCESS_PAUSED;
@@ -766,7 +779,7 @@ static enum process_status run(struct process_worker *w, struct process_conn *c,
 	case PROTO_CMD_PREPEND:
 	case PROTO_CMD_CAS:
 	case PROTO_CMD_MS:
-		do_store(w, req, now, out);
+		do_store(w, req, hash, now, out);
 		break;
 	case PROTO_CMD_DELETE:
 		r = store_delete(w->thread, req->key.p, req->key.len, now, NULL);
@@ -829,142 +842,160 @@ static bool has_value(enum proto_cmd c)
 	return (c >= PROTO_CMD_SET && c <= PROTO_CMD_CAS) || c == PROTO_CMD_MS;
 }
 
-#define PREFETCH_MAX 16 /* requests warmed ahead */
+#define AHEAD_MAX 16 /* requests parsed ahead of running them */
 
-/* The first byte at or below ' ' (the end of a key) in [p, end), or end; eight a step. */
-static const char *key_end(const char *p, const char *end)
+/*
+ * A request that may be parsed ahead and run later from the same input: a
+ * text set/add/replace/append/prepend/cas whose line and value are whole in
+ * buf, or a get/gets of one key whose line is. Its spans point into buf (not
+ * into the parser's buffers, which the next parse may overwrite), it cannot
+ * pause or close the connection, and the parser is between lines after it.
+ */
+static bool runs_ahead(enum proto_event ev, const struct proto_request *r, const char *buf,
+		       size_t len)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t ones = 0x0101010101010101ull;
+	uintptr_t k = (uintptr_t)r->key.p, b = (uintptr_t)buf;
 
-	for (; end - p >= 8; p += 8) {
-		uint64_t x;
-
-		memcpy(&x, p, 8);
-		x = (x - ones * 0x21) & ~x & (ones << 7); /* the lowest flagged byte is exact */
-		if (x != 0)
-			return p + (__builtin_ctzll(x) >> 3);
+	if (ev != PROTO_EV_REQUEST || k < b || k >= b + len)
+		return false;
+	switch (r->cmd) {
+	case PROTO_CMD_SET:
+	case PROTO_CMD_ADD:
+	case PROTO_CMD_REPLACE:
+	case PROTO_CMD_APPEND:
+	case PROTO_CMD_PREPEND:
+	case PROTO_CMD_CAS:
+		return !r->value_partial;
+	case PROTO_CMD_GET:
+	case PROTO_CMD_GETS:
+		return r->nkeys == 1;
+	default:
+		return false;
 	}
-#endif
-	while (p < end && (unsigned char)*p > ' ')
-		p++;
-	return p;
 }
 
-/* Digits at *p (an optional '-' first if `sign`), then `stop`; the number, or -1. */
-static int64_t scan_field(const char **p, const char *end, bool sign, char stop)
+/* Requests parsed ahead: where each started in the input, and its key's hash. */
+struct ahead {
+	struct proto_request req[AHEAD_MAX];
+	size_t start[AHEAD_MAX];
+	uint64_t hash[AHEAD_MAX];
+};
+
+/*
+ * Run one event of the parser (anything but a request parsed ahead). Returns
+ * PROCESS_OK to go on, else what process_input returns (PROCESS_OK too when
+ * the input is used up: *done).
+ */
+static enum process_status run_event(struct process_worker *w, struct process_conn *c,
+				     enum proto_event ev, struct proto_request *req, uint32_t now,
+				     struct proto_out *out, bool *done)
 {
-	const char *q = *p;
-	int64_t v = 0;
+	enum process_status st = PROCESS_OK;
 
-	if (sign && q < end && *q == '-')
-		q++;
-	if (q == end || (unsigned)(*q - '0') >= 10u)
-		return -1;
-	for (; q < end && (unsigned)(*q - '0') < 10u && v < (1 << 30); q++)
-		v = v * 10 + (*q - '0');
-	if (q == end || *q != stop)
-		return -1;
-	*p = q + 1;
-	return v;
-}
-
-void process_prefetch(struct process_worker *w, const char *buf, size_t len)
-{
-	const char *p = buf, *end = buf + len;
-	uint64_t h[PREFETCH_MAX];
-	unsigned n = 0, lines = 0;
-
-	while (n < PREFETCH_MAX && lines++ < 2 * PREFETCH_MAX && end - p > 6) {
-		bool set = memcmp(p, "set ", 4) == 0;
-		const char *k = p + 4, *e;
-		int64_t vlen = 0;
-
-		/*
-		 * Not a request we read (a piece of input usually starts inside
-		 * one: the rest of a line, or of a value): the next line.
-		 */
-		if (!set && memcmp(p, "get ", 4) != 0)
-			goto next_line;
-		e = key_end(k, end);
-		if (e == end || e == k || e - k > PROTO_KEY_MAX)
+	switch (ev) {
+	case PROTO_EV_NEED_MORE:
+		*done = true;
+		return PROCESS_OK;
+	case PROTO_EV_CLOSE:
+		process_conn_close(w, c);
+		return PROCESS_CLOSE;
+	case PROTO_EV_REQUEST:
+		if (has_value(req->cmd) && req->value_partial) {
+			store_begin(w, c, req, now, out);
 			break;
-		h[n] = store_hash(k, (size_t)(e - k));
-		store_prefetch(w->thread, h[n++], false);
-		p = e + 1;
-		if (set && (*e != ' ' || scan_field(&p, end, false, ' ') < 0 ||
-			    scan_field(&p, end, true, ' ') < 0 ||
-			    (vlen = scan_field(&p, end, false, '\r')) < 0))
-			goto next_line;
-		if (p == end || *p != '\n')
-			goto next_line;
-		if (end - p <= 1 + (set ? vlen + 2 : 0))
-			break; /* the rest is in a later piece */
-		p += 1 + (set ? vlen + 2 : 0);
-		continue;
-next_line:
-		p = memchr(p, '\n', (size_t)(end - p));
-		if (p == NULL)
-			break;
-		p++;
+		}
+		st = run(w, c, req, NULL, now, out);
+		if (st == PROCESS_CLOSE) {
+			process_conn_close(w, c);
+			return PROCESS_CLOSE;
+		}
+		break;
+	case PROTO_EV_VALUE:
+		if (c->pending && c->pending_reserved) {
+			store_pending_write(&c->sp, c->pending_off, req->value.p, req->value.len);
+			c->pending_off += req->value.len;
+		}
+		break;
+	case PROTO_EV_VALUE_END:
+		if (c->pending)
+			store_end(w, c, now, out);
+		break;
+	case PROTO_EV_ERROR:
+		if (c->pending)
+			process_conn_close(w, c);
+		if (req->error == PROTO_ERR_TOO_LARGE)
+			unlink_on_failed_set(w, req, req->key, now);
+		proto_compose_error(out, req);
+		break;
 	}
-	for (unsigned i = 0; i < n; i++)
-		store_prefetch(w->thread, h[i], true);
+	return st;
 }
 
+/* The reply could not grow: the connection closes. */
+static enum process_status out_failed(struct process_worker *w, struct process_conn *c)
+{
+	w->conn_errors++;
+	process_conn_close(w, c);
+	return PROCESS_CLOSE;
+}
+
+/*
+ * Pipelined requests are parsed ahead (up to AHEAD_MAX, while they are of
+ * the kind runs_ahead() allows) and their keys hashed once: the store's
+ * buckets for them are prefetched as they are parsed, then the items the
+ * buckets point at, and only then do they run, so that running them waits
+ * less on memory. The first other event ends the batch and runs after it.
+ * A batch cut short by the reply's soft limit leaves the parser between
+ * lines at the first request not run: what was parsed after it is parsed
+ * again when the transport passes those bytes again.
+ */
 enum process_status process_input(struct process_worker *w, struct process_conn *c, const char *buf,
 				  size_t len, uint32_t now, struct proto_out *out)
 {
+	struct ahead q;
 	size_t off = 0;
 
 	for (;;) {
-		struct proto_request req;
-		size_t used = 0;
-		enum proto_event ev = proto_parse(&c->parser, buf + off, len - off, &used, &req);
 		enum process_status st = PROCESS_OK;
+		enum proto_event ev = PROTO_EV_NEED_MORE;
+		bool other = false, done = false;
+		unsigned n = 0;
 
-		off += used;
-		switch (ev) {
-		case PROTO_EV_NEED_MORE:
-			return PROCESS_OK;
-		case PROTO_EV_CLOSE:
-			process_conn_close(w, c);
-			return PROCESS_CLOSE;
-		case PROTO_EV_REQUEST:
-			if (has_value(req.cmd) && req.value_partial) {
-				store_begin(w, c, &req, now, out);
+		while (n < AHEAD_MAX) {
+			size_t used = 0;
+
+			q.start[n] = off;
+			ev = proto_parse(&c->parser, buf + off, len - off, &used, &q.req[n]);
+			off += used;
+			if (!runs_ahead(ev, &q.req[n], buf, len)) {
+				other = true;
 				break;
 			}
-			st = run(w, c, &req, now, out);
-			if (st == PROCESS_CLOSE) {
-				process_conn_close(w, c);
-				return PROCESS_CLOSE;
-			}
-			break;
-		case PROTO_EV_VALUE:
-			if (c->pending && c->pending_reserved) {
-				store_pending_write(&c->sp, c->pending_off, req.value.p,
-						    req.value.len);
-				c->pending_off += req.value.len;
-			}
-			break;
-		case PROTO_EV_VALUE_END:
-			if (c->pending)
-				store_end(w, c, now, out);
-			break;
-		case PROTO_EV_ERROR:
-			if (c->pending)
-				process_conn_close(w, c);
-			if (req.error == PROTO_ERR_TOO_LARGE)
-				unlink_on_failed_set(w, &req, req.key, now);
-			proto_compose_error(out, &req);
-			break;
+			q.hash[n] = store_hash(q.req[n].key.p, q.req[n].key.len);
+			store_prefetch(w->thread, q.hash[n], false);
+			n++;
 		}
-		if (out->error != 0) {
-			w->conn_errors++;
-			process_conn_close(w, c);
-			return PROCESS_CLOSE;
+		for (unsigned i = 0; i < n; i++)
+			store_prefetch(w->thread, q.hash[i], true);
+		for (unsigned i = 0; i < n; i++) {
+			size_t end = i + 1 < n ? q.start[i + 1] : other ? q.start[n] : off;
+
+			run(w, c, &q.req[i], &q.hash[i], now, out);
+			if (out->error != 0)
+				return out_failed(w, c);
+			if (proto_out_paused(out) && end < len) {
+				proto_parser_reset(&c->parser); /* back between lines, at `end` */
+				c->paused_rest = len - end;
+				return PROCESS_YIELD;
+			}
 		}
+		if (!other)
+			continue;
+		st = run_event(w, c, ev, &q.req[n], now, out, &done);
+		if (st == PROCESS_CLOSE || done)
+			return st;
+		if (out->error != 0)
+			return out_failed(w, c);
 		if (st == PROCESS_PAUSED || (proto_out_paused(out) && off < len)) {
 			c->paused_rest = len - off;
 			return st == PROCESS_PAUSED ? PROCESS_PAUSED : PROCESS_YIELD;
@@ -977,7 +1008,7 @@ enum process_status process_resume(struct process_worker *w, struct process_conn
 {
 	if (!c->paused)
 		return PROCESS_OK;
-	do_get(w, c, &c->get_req, now, out);
+	do_get(w, c, &c->get_req, NULL, now, out);
 	if (out->error != 0) {
 		c->paused = false;
 		w->conn_errors++;

@@ -92,17 +92,6 @@ enum process_status process_input(struct process_worker *w, struct process_conn 
 				  size_t len, uint32_t now, struct proto_out *out);
 
 /*
- * A hint before process_input: warm the store's caches for the get and set
- * requests in buf (pipelined input), their hash buckets first, then their
- * items, so that running them waits less on memory. Reads only the plain
- * forms ("get <key>\r\n", "set <key> <flags> <exptime> <bytes>\r\n<data>\r\n")
- * at the starts of lines, skipping to the next line at anything else (a
- * piece of input usually starts inside a request); a value with such a line
- * in it earns a useless prefetch, never a change in what the requests do.
- */
-void process_prefetch(struct process_worker *w, const char *buf, size_t len);
-
-/*
  * Streaming (out->limit set, e.g. a segmented reply in packet buffers): no
  * request starts once out reached its limit: process_input returns
  * PROCESS_YIELD with c->paused_rest bytes of the input not parsed (the rest

@@ -366,15 +366,22 @@ static void count_read(struct store_thread *t, struct part *p, enum read_outcome
 enum store_result store_get(struct store_thread *t, const void *key, size_t klen, uint32_t now,
 			    const struct store_sink *sink, struct store_item_info *info)
 {
+	if (!key_ok(klen))
+		return STORE_BAD_KEY;
+	return store_get_hashed(t, store_hash(key, klen), key, klen, now, sink, info);
+}
+
+enum store_result store_get_hashed(struct store_thread *t, uint64_t h, const void *key,
+				   size_t klen, uint32_t now, const struct store_sink *sink,
+				   struct store_item_info *info)
+{
 	struct store_item_info tmp;
 	enum store_result res;
 	enum read_outcome o;
-	uint64_t h;
 	uint8_t state;
 
 	if (!key_ok(klen))
 		return STORE_BAD_KEY;
-	h = store_hash(key, klen);
 	struct part *p = part_for(t->s, h);
 
 	o = read_optimistic(t, p, h, key, klen, now, sink, info ? info : &tmp, &state, &res, true);
@@ -686,13 +693,21 @@ enum store_result store_set(struct store_thread *t, const void *key, size_t klen
 			    uint32_t vlen, uint32_t now, const struct store_set_args *args,
 			    uint64_t *cas_out)
 {
+	if (!key_ok(klen))
+		return STORE_BAD_KEY;
+	return store_set_hashed(t, store_hash(key, klen), key, klen, value, vlen, now, args,
+				cas_out);
+}
+
+enum store_result store_set_hashed(struct store_thread *t, uint64_t h, const void *key,
+				   size_t klen, const void *value, uint32_t vlen, uint32_t now,
+				   const struct store_set_args *args, uint64_t *cas_out)
+{
 	struct store *s = t->s;
 	enum store_result r;
-	uint64_t h;
 
 	if (!key_ok(klen))
 		return STORE_BAD_KEY;
-	h = store_hash(key, klen);
 	struct part *p = part_for(s, h);
 
 	part_lock(p);

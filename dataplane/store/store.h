@@ -295,6 +295,11 @@ unsigned store_partitions(const struct store *s);
 enum store_result store_get(struct store_thread *t, const void *key, size_t klen, uint32_t now,
 			    const struct store_sink *sink, struct store_item_info *info);
 
+/** store_get() of a key whose store_hash() the caller has already: h. */
+enum store_result store_get_hashed(struct store_thread *t, uint64_t h, const void *key,
+				   size_t klen, uint32_t now, const struct store_sink *sink,
+				   struct store_item_info *info);
+
 /**
  * Meta get / gat: store_get() with the options of `args` (touch, vivify,
  * recache) and the lease rules: a stale item or a vivified placeholder gives
@@ -313,6 +318,11 @@ enum store_result store_mget(struct store_thread *t, const void *key, size_t kle
 enum store_result store_set(struct store_thread *t, const void *key, size_t klen, const void *value,
 			    uint32_t vlen, uint32_t now, const struct store_set_args *args,
 			    uint64_t *cas_out);
+
+/** store_set() of a key whose store_hash() the caller has already: h. */
+enum store_result store_set_hashed(struct store_thread *t, uint64_t h, const void *key,
+				   size_t klen, const void *value, uint32_t vlen, uint32_t now,
+				   const struct store_set_args *args, uint64_t *cas_out);
 
 /**
  * A value that arrives in pieces (e.g. across TCP segments): reserve an

@@ -233,54 +233,125 @@ static void test_yield(void)
 	store_teardown(s, false);
 }
 
-/*
- * process_prefetch reads any bytes without reading past them (ASan builds
- * check: each input is a heap block of exactly its length) and changes
- * nothing: plain requests, cut anywhere, and fragments of them among
- * arbitrary bytes.
- */
-static void test_prefetch_any_bytes(void)
+/* The replies so far: append them to reply[got..cap), then start a new `out`. */
+static void take_out(struct proto_out *out, char *reply, size_t *got, size_t cap, size_t limit)
 {
-	static const char *const parts[] = {"set ", "get ", "k", "key1", " 0 0 ", "5", "-1 ",
-					    "\r\n", "\n", "hello", " ", "99999999999", "\r"};
-	struct store_config cfg = {.limit_bytes = 4u << 20};
-	uint64_t rng = 0x853c49e6748fea9bull;
-	struct process_worker w;
-	struct store_stats st;
-	struct store *s;
+	static char hdr[OUT_CAP];
+	static struct iovec iov[256];
+	long n;
 
-	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
-	CU_ASSERT_FATAL(process_worker_init(&w, s, 0) == 0);
-	for (int round = 0; round < 20000; round++) {
-		char tmp[256];
-		size_t len = 0;
+	if (out->buf != NULL) {
+		n = proto_out_flatten(out, reply + *got, cap - *got);
+		CU_ASSERT_FATAL(n >= 0);
+		*got += (size_t)n;
+	}
+	proto_out_init(out, hdr, sizeof(hdr), iov, 256);
+	out->limit = limit;
+}
+
+/*
+ * Run `in` through process_input in random pieces of at most max_piece bytes
+ * (0: whole), with a reply limit, as a transport does: the unparsed rest
+ * after a yield is passed again, a paused multiget resumes over the same
+ * input. Returns the bytes of reply.
+ */
+static size_t run_pieces(struct process_worker *w, struct process_conn *c, const char *in,
+			 size_t len, size_t max_piece, uint64_t *rng, size_t limit, char *reply,
+			 size_t cap)
+{
+	struct proto_out out = {.buf = NULL};
+	size_t off = 0, got = 0;
+
+	take_out(&out, reply, &got, cap, limit);
+	while (off < len) {
+		size_t piece = len - off;
+		enum process_status st;
 		char *buf;
 
-		while (len < 200) {
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 7;
+		*rng ^= *rng << 17;
+		if (max_piece > 0 && piece > 1 + *rng % max_piece)
+			piece = 1 + *rng % max_piece;
+		/* a heap block of exactly the piece: ASan sees any read past it */
+		buf = malloc(piece);
+		CU_ASSERT_FATAL(buf != NULL);
+		memcpy(buf, in + off, piece);
+		st = process_input(w, c, buf, piece, T0, &out);
+		if (st == PROCESS_PAUSED) {
+			size_t rest = c->paused_rest;
+
+			while (st == PROCESS_PAUSED) {
+				take_out(&out, reply, &got, cap, limit);
+				st = process_resume(w, c, T0, &out);
+			}
+			CU_ASSERT_FATAL(st == PROCESS_OK);
+			off += piece - rest;
+		} else {
+			off += piece - (st == PROCESS_YIELD ? c->paused_rest : 0);
+			if (st == PROCESS_CLOSE)
+				off = len;
+		}
+		free(buf);
+		take_out(&out, reply, &got, cap, limit);
+	}
+	return got;
+}
+
+/*
+ * Requests parsed ahead change nothing: a stream of requests, fragments of
+ * them and arbitrary bytes gets the same replies (and leaves the same store)
+ * whole as in random pieces with a tiny reply limit (so batches are cut
+ * short at every request, multigets pause). Each piece is a heap block of
+ * exactly its length, so ASan builds see any read past the input.
+ */
+static void test_pieces_as_whole(void)
+{
+	static const char *const parts[] = {
+	    "set k1 0 0 5\r\nhello\r\n", "get k1\r\n", "get k1 k2 k3\r\n", "gets k2\r\n",
+	    "set k2 7 0 2\r\nab\r\n", "add k3 0 0 1\r\nx\r\n", "append k1 0 0 1\r\n!\r\n",
+	    "delete k1\r\n", "set k3 0 0 1 noreply\r\nz\r\n", "mg k2 v\r\n",
+	    "set k4 0 0 3\r\nabcd\r\n", "k", " 0 0 ", "5", "\r\n", "\n", "hello", " ", "get "};
+	static char whole[64u << 10], cut[64u << 10];
+	struct store_config cfg = {.limit_bytes = 4u << 20};
+	static struct process_conn ca, cb;
+	uint64_t rng = 0x853c49e6748fea9bull;
+	struct process_worker wa, wb;
+	struct store *sa, *sb;
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &sa) == 0);
+	CU_ASSERT_FATAL(store_setup(&cfg, &sb) == 0);
+	CU_ASSERT_FATAL(process_worker_init(&wa, sa, 0) == 0);
+	CU_ASSERT_FATAL(process_worker_init(&wb, sb, 0) == 0);
+	for (int round = 0; round < 3000; round++) {
+		char tmp[600];
+		size_t len = 0, na, nb;
+
+		while (len < 500) {
 			const char *part;
 
 			rng ^= rng << 13;
 			rng ^= rng >> 7;
 			rng ^= rng << 17;
 			part = parts[rng % (sizeof(parts) / sizeof(parts[0]))];
-			if (rng % 11 == 0)
+			if (rng % 31 == 0)
 				tmp[len++] = (char)(rng >> 24);
 			else
 				for (; *part != '\0' && len < sizeof(tmp); part++)
 					tmp[len++] = *part;
 		}
-		for (size_t cut = 0; cut < len; cut += 1 + (rng >> 40) % 13) {
-			buf = malloc(len - cut);
-			CU_ASSERT_FATAL(buf != NULL);
-			memcpy(buf, tmp + cut, len - cut);
-			process_prefetch(&w, buf, len - cut);
-			free(buf);
-		}
+		process_conn_init(&ca, NULL);
+		process_conn_init(&cb, NULL);
+		na = run_pieces(&wa, &ca, tmp, len, 0, &rng, 0, whole, sizeof(whole));
+		nb = run_pieces(&wb, &cb, tmp, len, 1 + round % 60, &rng, 1 + round % 3, cut,
+				sizeof(cut));
+		CU_ASSERT_EQUAL_FATAL(na, nb);
+		CU_ASSERT_FATAL(memcmp(whole, cut, na) == 0);
+		process_conn_close(&wa, &ca);
+		process_conn_close(&wb, &cb);
 	}
-	store_stats(s, -1, &st);
-	CU_ASSERT_EQUAL(st.curr_items, 0);
-	CU_ASSERT_EQUAL(st.cmd_set, 0);
-	store_teardown(s, false);
+	store_teardown(sa, false);
+	store_teardown(sb, false);
 }
 
 static const struct cunit_test tests[] = {
@@ -293,7 +364,7 @@ static const struct cunit_test tests[] = {
     {"binary_keys", test_binary},
     {"cas_zero", test_cas0},
     {"yield_at_soft_limit", test_yield},
-    {"prefetch_any_bytes", test_prefetch_any_bytes},
+    {"pieces_as_whole", test_pieces_as_whole},
     {NULL, NULL},
 };
 
