@@ -577,6 +577,111 @@ static void text_line(struct proto_parser *p, const char *line, size_t len,
 	}
 }
 
+/* ---- the common lines, without the tokenizer ---- */
+
+/* The first ' ' or NUL in [p, end), or end: eight bytes a step (keys are long). */
+static const char *key_end(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, spaces = 0x2020202020202020ull;
+
+	for (; end - p >= 8; p += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, p, 8);
+		y = x ^ spaces;
+		/* zero bytes flagged; the lowest flag of each term is exact */
+		x = ((x - ones) & ~x & (ones << 7)) | ((y - ones) & ~y & (ones << 7));
+		if (x != 0)
+			return p + (__builtin_ctzll(x) >> 3);
+	}
+#endif
+	while (p < end && *p != ' ' && *p != '\0')
+		p++;
+	return p;
+}
+
+/* " <1..9 digits>" at *p: its value, and *p moves past it; false if not. */
+static bool short_field(const char **p, const char *end, uint32_t *v)
+{
+	const char *q = *p, *d, *lim;
+	uint32_t n = 0;
+
+	if (q == end || *q != ' ')
+		return false;
+	d = ++q;
+	lim = end - d > 9 ? d + 9 : end;
+	for (; q < lim && (unsigned)(*q - '0') < 10u; q++)
+		n = n * 10 + (unsigned)(*q - '0');
+	if (q == d)
+		return false;
+	*p = q;
+	*v = n;
+	return true;
+}
+
+/*
+ * The lines pipelined clients send most, read without the tokenizer:
+ * "set <key> <flags> <exptime> <bytes>[ noreply]" (single spaces, numbers of
+ * 1 to 9 digits) and "get <key>". The tokenizer would split them the same
+ * way and the numbers read the same (no sign, no overflow), so req and lr
+ * come out as text_line fills them. Anything else (other spacing, longer
+ * numbers, a NUL anywhere, UDP) returns false: text_line reads it.
+ */
+static bool text_fast_line(const struct proto_parser *p, const char *line, size_t len,
+			   struct proto_request *req, struct proto_line_result *lr)
+{
+	const char *end = line + len, *k = line + 4, *q;
+	uint32_t klen, flags, exptime, vlen;
+	bool set, noreply = false;
+
+	if (len < 5 || p->cfg.udp)
+		return false;
+	if (memcmp(line, "set ", 4) == 0)
+		set = true;
+	else if (memcmp(line, "get ", 4) == 0)
+		set = false;
+	else
+		return false;
+	q = key_end(k, end);
+	if (q == k || q - k > PROTO_KEY_MAX)
+		return false;
+	if (!set) {
+		if (q != end)
+			return false;
+		req->cmd = PROTO_CMD_GET;
+		req->key.p = k;
+		req->key.len = (uint32_t)(q - k);
+		req->keys = req->key;
+		req->nkeys = 1;
+		return true;
+	}
+	klen = (uint32_t)(q - k);
+	if (!short_field(&q, end, &flags) || !short_field(&q, end, &exptime) ||
+	    !short_field(&q, end, &vlen))
+		return false;
+	if (q != end) {
+		if (end - q != 8 || memcmp(q, " noreply", 8) != 0)
+			return false;
+		noreply = true;
+	}
+	req->cmd = PROTO_CMD_SET;
+	req->noreply = noreply;
+	req->key.p = k;
+	req->key.len = klen;
+	req->client_flags = flags;
+	req->exptime = (int32_t)exptime;
+	req->value_len = vlen;
+	if (proto_item_too_large(p->cfg.item_size_max, req->key.len, flags, vlen)) {
+		fail(req, lr, PROTO_ERR_TOO_LARGE);
+		lr->swallow = (uint64_t)vlen + 2;
+		return true;
+	}
+	lr->has_value = true;
+	lr->value_len = vlen;
+	return true;
+}
+
 /* ---- the stream ---- */
 
 /* memcached keeps reading a long line only if it is a multiget. */
@@ -754,10 +859,12 @@ enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len
 				goto out;
 			if (n > 1 && line[n - 1] == '\r')
 				n--;
-			nul = memchr(line, '\0', n); /* memcached sees a C string */
-			if (nul != NULL)
-				n = (size_t)(nul - line);
-			text_line(p, line, n, req, &lr);
+			if (!text_fast_line(p, line, n, req, &lr)) {
+				nul = memchr(line, '\0', n); /* memcached sees a C string */
+				if (nul != NULL)
+					n = (size_t)(nul - line);
+				text_line(p, line, n, req, &lr);
+			}
 			ev = after_line(p, buf, len, &pos, req, &lr);
 			goto out;
 		}

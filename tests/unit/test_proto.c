@@ -583,6 +583,100 @@ static void test_numbers(void)
 	}
 }
 
+/* Two requests alike, spans compared by content. */
+static bool span_eq(struct proto_span a, struct proto_span b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/*
+ * The common set and get lines read without the tokenizer come out as the
+ * tokenizer reads them: every random line is parsed as it is and after a
+ * leading space (which the tokenizer skips and which keeps the line off the
+ * fast path), and the events and requests must match.
+ */
+static uint64_t next_rand(uint64_t *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return *r;
+}
+
+static void test_fast_lines(void)
+{
+	static const char *const cmds[] = {"set", "get", "gets", "sett", "se"};
+	static const char *const seps[] = {" ", " ", " ", " ", " ", "  ", "\t", ""};
+	static const char *const nums[] = {"0", "5", "5", "123456789", "1234567890", "4294967296",
+					   "99999999999999999999", "3000000000", "-1", "x", "", "05"};
+	static const char *const tails[] = {"", "", " noreply", "xnoreply", " noreplx", " ",
+					    " noreply ", " x", "noreply"};
+	static char la[PROTO_LINE_BUF_DEFAULT], lb[PROTO_LINE_BUF_DEFAULT];
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+	for (int round = 0; round < 200000; round++) {
+		char in[600], a[620], b[620];
+		struct proto_parser pa, pb;
+		struct proto_request ra, rb;
+		size_t len = 0, ua, ub, na, nb, klen;
+		enum proto_event ea, eb;
+		int nfields;
+
+#define NEXT()	  next_rand(&rng)
+#define PICK(arr) (arr[NEXT() % (sizeof(arr) / sizeof(arr[0]))])
+#define PUT(str)                                                 \
+	do {                                                     \
+		const char *s_ = (str);                          \
+		size_t n_ = strlen(s_);                          \
+		memcpy(in + len, s_, n_);                        \
+		len += n_;                                       \
+	} while (0)
+		PUT(PICK(cmds));
+		PUT(PICK(seps));
+		klen = NEXT() % 4 == 0 ? 248 + NEXT() % 4 : 1 + NEXT() % 40;
+		for (size_t i = 0; i < klen; i++)
+			in[len++] = (char)('a' + i % 26);
+		if (NEXT() % 16 == 0) {
+			size_t at = len - 1 - NEXT() % klen;
+
+			in[at] = NEXT() % 2 ? '\0' : ' ';
+		}
+		nfields = (int)(NEXT() % 5);
+		for (int f = 0; f < nfields; f++) {
+			PUT(PICK(seps));
+			PUT(PICK(nums));
+		}
+		PUT(PICK(tails));
+#undef PUT
+#undef PICK
+#undef NEXT
+		b[0] = ' ';
+		memcpy(a, in, len);
+		memcpy(b + 1, in, len);
+		memcpy(a + len, "\r\n12345\r\n", 9);
+		memcpy(b + 1 + len, "\r\n12345\r\n", 9);
+		na = len + 9;
+		nb = len + 10;
+		proto_parser_init(&pa, NULL, la, sizeof(la));
+		proto_parser_init(&pb, NULL, lb, sizeof(lb));
+		ea = proto_parse(&pa, a, na, &ua, &ra);
+		eb = proto_parse(&pb, b, nb, &ub, &rb);
+		CU_ASSERT_EQUAL_FATAL(ea, eb);
+		CU_ASSERT_EQUAL_FATAL(ua + 1, ub);
+		CU_ASSERT_EQUAL_FATAL(ra.cmd, rb.cmd);
+		CU_ASSERT_EQUAL_FATAL(ra.error, rb.error);
+		CU_ASSERT_EQUAL_FATAL(ra.noreply, rb.noreply);
+		CU_ASSERT_FATAL(span_eq(ra.key, rb.key));
+		CU_ASSERT_FATAL(span_eq(ra.keys, rb.keys));
+		CU_ASSERT_EQUAL_FATAL(ra.nkeys, rb.nkeys);
+		CU_ASSERT_EQUAL_FATAL(ra.client_flags, rb.client_flags);
+		CU_ASSERT_EQUAL_FATAL(ra.exptime, rb.exptime);
+		CU_ASSERT_EQUAL_FATAL(ra.value_len, rb.value_len);
+		CU_ASSERT_FATAL(span_eq(ra.value, rb.value));
+		CU_ASSERT_EQUAL_FATAL(ra.value_partial, rb.value_partial);
+	}
+}
+
 static const struct cunit_test tests[] = {
     {"retrieval", test_retrieval},
     {"storage", test_storage},
@@ -598,6 +692,7 @@ static const struct cunit_test tests[] = {
     {"base64", test_base64},
     {"tokenize", test_tokenize},
     {"numbers", test_numbers},
+    {"fast_lines", test_fast_lines},
     {NULL, NULL},
 };
 
