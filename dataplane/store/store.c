@@ -156,20 +156,6 @@ uint32_t store_exptime(int64_t exptime, uint32_t now)
 	return exptime <= 1 ? 1 : (uint32_t)exptime;
 }
 
-bool item_is_live(const struct store *s, const struct part *p, const struct item *it, uint32_t now)
-{
-	uint32_t ft;
-
-	if (it->exptime && it->exptime <= now)
-		return false;
-	if (it->cas < __atomic_load_n(&p->oldest_cas, __ATOMIC_RELAXED))
-		return false;
-	ft = __atomic_load_n(&s->hdr->flush_time, __ATOMIC_RELAXED);
-	if (ft && now >= ft && __atomic_load_n(&it->atime, __ATOMIC_RELAXED) < ft)
-		return false;
-	return true;
-}
-
 static inline struct part *part_for(struct store *s, uint64_t h)
 {
 	return s->parts[hash_part(h, s->cfg.partitions)];

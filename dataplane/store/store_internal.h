@@ -1,6 +1,7 @@
 /*
  * The store's memory layout and the helpers its files share. Not for use
- * outside dataplane/store/.
+ * outside dataplane/store/ (store_value_inline.h brings the read path to the
+ * UDP get path, inline).
  *
  * Everything that must survive a restart lives in the arena (one mapping),
  * and refers to other arena objects by offset: an item by a 32-bit "ref",
@@ -301,7 +302,22 @@ static inline uint32_t bucket_read_end(struct bucket *b)
 
 /* ---- store.c helpers used by the others ---- */
 uint32_t store_page_size(const struct store *s);
-bool item_is_live(const struct store *s, const struct part *p, const struct item *it, uint32_t now);
+
+/* Not expired, not flushed (flush_all, delayed or not). Inline: every get asks. */
+static inline bool item_is_live(const struct store *s, const struct part *p,
+				const struct item *it, uint32_t now)
+{
+	uint32_t ft;
+
+	if (it->exptime && it->exptime <= now)
+		return false;
+	if (it->cas < __atomic_load_n(&p->oldest_cas, __ATOMIC_RELAXED))
+		return false;
+	ft = __atomic_load_n(&s->hdr->flush_time, __ATOMIC_RELAXED);
+	if (ft && now >= ft && __atomic_load_n(&it->atime, __ATOMIC_RELAXED) < ft)
+		return false;
+	return true;
+}
 
 /* ---- arena.c ---- */
 int arena_open(struct store *s);

@@ -29,12 +29,36 @@ struct store_value {
 typedef int (*store_value_fn)(void *ctx, const struct store_value *v);
 
 /**
- * get/gets of one key at unix time `now`: as store_get() (STORE_OK,
- * STORE_NOT_FOUND, STORE_BAD_KEY, STORE_ABORTED; hits, misses, expired and
- * flushed counted the same way, the access recorded), with `fn` in place of
- * the sink and no store_item_info.
+ * Where a key lives, found ahead of its get (store_probe()): its hash,
+ * partition and head bucket. A caller serving a stream of gets probes a key
+ * a few requests before reading it, so that the bucket's and the item's
+ * cache misses overlap with the work on the requests in between.
+ */
+struct store_probe {
+	void *part;
+	void *bucket;
+	uint64_t hash; /**< store_hash(key, klen) */
+};
+
+/** Probe key (klen bytes): fill `pr` and prefetch the head bucket. */
+void store_probe(struct store_thread *t, const void *key, size_t klen, struct store_probe *pr);
+
+/**
+ * Once the bucket has had time to arrive: prefetch the first item there whose
+ * tag matches the key's (the one store_get_value() will most likely read).
+ * A hint: it reads the bucket without synchronisation and changes nothing.
+ */
+void store_probe_item(const struct store_probe *pr);
+
+/**
+ * get/gets of the key probed in `pr` (store_probe(t, key, klen, pr), at any
+ * time before: a write in between only makes the prefetches useless) at unix
+ * time `now`: as store_get() (STORE_OK, STORE_NOT_FOUND, STORE_BAD_KEY,
+ * STORE_ABORTED; hits, misses, expired and flushed counted the same way, the
+ * access recorded), with `fn` in place of the sink and no store_item_info.
  */
 enum store_result store_get_value(struct store_thread *t, const void *key, size_t klen,
-				  uint32_t now, store_value_fn fn, void *ctx);
+				  const struct store_probe *pr, uint32_t now, store_value_fn fn,
+				  void *ctx);
 
 #endif

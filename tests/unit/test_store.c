@@ -5,6 +5,7 @@
 
 #include "cunit_tap.h"
 #include "store.h"
+#include "store_value.h"
 
 #define T0 1700000000u /* a fixed "now" */
 
@@ -448,6 +449,56 @@ static void test_flush_delay(void)
 	close_store();
 }
 
+/*
+ * store_probe/store_probe_item and store_prefetch are hints: for present and
+ * absent keys they change nothing (no counter, no access recorded, no item),
+ * and the gets after them answer as before. A probe holds the key's hash.
+ */
+static void test_prefetch(void)
+{
+	struct store_config cfg = {.limit_bytes = 8 << 20, .partitions = 3};
+	const char *const keys[] = {"a", "b", "missing", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"};
+	struct store_probe pr[200];
+	struct store_stats st0, st1;
+	char k[16];
+
+	open_store(&cfg);
+	for (int i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		CU_ASSERT_EQUAL_FATAL(set(k, "v", 0, T0), STORE_STORED);
+	}
+	CU_ASSERT_EQUAL(set("a", "1", 0, T0), STORE_STORED);
+	CU_ASSERT_EQUAL(set("b", "22", 0, T0), STORE_STORED);
+	CU_ASSERT_EQUAL(set(keys[3], "333", 0, T0), STORE_STORED);
+	store_stats(s, -1, &st0);
+	for (int i = 0; i < 4; i++) {
+		uint64_t h = store_hash(keys[i], strlen(keys[i]));
+
+		store_probe(t, keys[i], strlen(keys[i]), &pr[i]);
+		CU_ASSERT_EQUAL(pr[i].hash, h);
+		store_probe_item(&pr[i]);
+		store_prefetch(t, h, false);
+		store_prefetch(t, h, true);
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		store_probe(t, k, strlen(k), &pr[i]);
+		CU_ASSERT_EQUAL(pr[i].hash, store_hash(k, strlen(k)));
+	}
+	for (int i = 0; i < 200; i++)
+		store_probe_item(&pr[i]);
+	store_stats(s, -1, &st1);
+	CU_ASSERT_EQUAL(memcmp(&st0, &st1, sizeof(st0)), 0);
+	CU_ASSERT_EQUAL(get("a", T0 + 1), STORE_OK);
+	CU_ASSERT_STRING_EQUAL(vbuf, "1");
+	CU_ASSERT_EQUAL(info.fetched, false); /* the prefetches did not count as accesses */
+	CU_ASSERT_EQUAL(info.last_access, 1); /* seconds since the set */
+	CU_ASSERT_EQUAL(get(keys[3], T0), STORE_OK);
+	CU_ASSERT_STRING_EQUAL(vbuf, "333");
+	CU_ASSERT_EQUAL(get("missing", T0), STORE_NOT_FOUND);
+	close_store();
+}
+
 static struct cunit_test tests[] = {
     {"set_get", test_set_get},
     {"key_limits", test_key_limits},
@@ -465,6 +516,7 @@ static struct cunit_test tests[] = {
     {"touch_gat", test_touch_gat},
     {"flush", test_flush},
     {"flush_delay", test_flush_delay},
+    {"prefetch", test_prefetch},
     {NULL, NULL},
 };
 

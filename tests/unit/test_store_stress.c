@@ -106,8 +106,12 @@ static enum store_result read_key(struct store_thread *t, const char *k, size_t 
 
 	if (lean) {
 		struct value_copy c = {.buf = buf};
+		/* as the UDP read path does, the prefetches under the writers' feet */
+		struct store_probe pr;
 
-		r = store_get_value(t, k, kl, T0, copy_value, &c);
+		store_probe(t, k, kl, &pr);
+		store_probe_item(&pr);
+		r = store_get_value(t, k, kl, &pr, T0, copy_value, &c);
 		*len = c.len;
 		*flags = c.flags;
 	} else {

@@ -1,6 +1,7 @@
 /*
  * The UDP service end to end on real mbufs, and its get shortcut checked
- * against the executor: every request goes through udp_service_handle, and
+ * against the executor: every request goes through the service's pipeline
+ * (udp_service_handle, then udp_service_drain: alone, or with others), and
  * the datagrams' payloads, put back together, must be the bytes the executor
  * answers for the same request (hits, misses, gets with CAS, multi-key,
  * expired items, values across datagram boundaries, replies too large), with
@@ -37,6 +38,40 @@ static struct process_conn ref_conn;
 static char *ref_buf, *ref_flat, *got;
 static struct iovec ref_iov[8192];
 static char *value_buf;
+#define BATCH_MAX 16
+static char *ref_flat_saved[BATCH_MAX];
+
+/* The reply datagrams the service handed over, in order. */
+#define SENT_MAX (2 * UDP_REPLY_MAX_DGRAMS)
+static struct rte_mbuf *sent[SENT_MAX];
+static unsigned int nsent;
+
+static void take_reply(struct udp_service *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		CU_ASSERT_FATAL(nsent < SENT_MAX);
+		sent[nsent++] = s->reply.dgrams[i];
+	}
+	s->reply.n = 0;
+}
+
+/* A request into `s`'s pipeline, as the worker passes it; replies into sent[]. */
+static void pipe_in(struct udp_service *s, struct rte_mbuf *m, const struct udp_dgram *d,
+		    uint32_t now)
+{
+	take_reply(s, udp_service_handle(s, &ifc, m, d, now, 0));
+	CU_ASSERT(s->npending <= UDP_SERVICE_LAG);
+}
+
+/* The rest of the pipeline served, as the worker does after a burst. */
+static void pipe_drain(struct udp_service *s, uint32_t now)
+{
+	int n;
+
+	while ((n = udp_service_drain(s, &ifc, now, 0)) >= 0)
+		take_reply(s, n);
+	CU_ASSERT_EQUAL(s->npending, 0);
+}
 
 static const uint32_t value_lens[] = {0, 1, 100, 1341, 1342, 1343, 1400, 1401, 2800, 100000};
 
@@ -182,13 +217,23 @@ static int udp_checksum_ok(const struct rte_ipv4_hdr *ip, const struct rte_udp_h
 	return sum == 0xffff;
 }
 
-/* The reply's datagrams, checked and put back together into `got`; frees them. */
-static long collect(int n, uint16_t req_id)
+/* One request served alone by `s`: the number of its datagrams in sent[]. */
+static int serve_one(struct udp_service *s, struct rte_mbuf *m, const struct udp_dgram *d,
+		     uint32_t now)
+{
+	nsent = 0;
+	pipe_in(s, m, d, now);
+	pipe_drain(s, now);
+	return (int)nsent;
+}
+
+/* The reply's n datagrams from sent[first], checked and put back together into `got`; freed. */
+static long collect_at(unsigned int first, int n, uint16_t req_id)
 {
 	long total = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct rte_mbuf *m = svc.reply.dgrams[i];
+		struct rte_mbuf *m = sent[first + (unsigned int)i];
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
@@ -209,9 +254,13 @@ static long collect(int n, uint16_t req_id)
 		memcpy(got + total, f + PROTO_UDP_HDR_LEN, plen);
 		total += plen;
 	}
-	rte_pktmbuf_free_bulk(svc.reply.dgrams, (unsigned)n);
-	svc.reply.n = 0;
+	rte_pktmbuf_free_bulk(&sent[first], (unsigned)n);
 	return total;
+}
+
+static long collect(int n, uint16_t req_id)
+{
+	return collect_at(0, n, req_id);
 }
 
 struct hits {
@@ -245,7 +294,7 @@ static void check_n(const char *req, size_t len, bool fast, uint32_t now)
 	want = reference(req, len, now);
 	h1 = hits_now();
 	m = request(req, len, ++req_id, &d);
-	n = udp_service_handle(&svc, &ifc, m, &d, now, 0);
+	n = serve_one(&svc, m, &d, now);
 	h2 = hits_now();
 	if (n > 0)
 		have = collect(n, req_id);
@@ -360,9 +409,9 @@ static void test_mbufs(void)
 	udp_reply_release(&svc.reply);
 	before = rte_mempool_avail_count(pool);
 	m = request("get a\r\n", 7, 1, &d);
-	n = udp_service_handle(&svc, &ifc, m, &d, LATER, 0);
+	n = serve_one(&svc, m, &d, LATER);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
-	CU_ASSERT(svc.reply.dgrams[0] == m);
+	CU_ASSERT(sent[0] == m);
 	collect(n, 1);
 	/* declined lines, misses and no reply at all */
 	check("mn\r\n", false);
@@ -387,20 +436,140 @@ static void test_get_not_allowed(void)
 	CU_ASSERT_EQUAL_FATAL(udp_service_setup(&only_mg, store, 0, &pcfg, pool, SOCKET_ID_ANY),
 			      0);
 	m = request("get a\r\n", 7, 9, &d);
-	n = udp_service_handle(&only_mg, &ifc, m, &d, LATER, 0);
+	n = serve_one(&only_mg, m, &d, LATER);
 	CU_ASSERT_EQUAL(only_mg.ctr.udp_fast_gets, 0);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
 	{
-		struct rte_mbuf *r = only_mg.reply.dgrams[0];
+		struct rte_mbuf *r = sent[0];
 		const char *p = rte_pktmbuf_mtod_offset(r, const char *, UDP_REPLY_HDRS);
 		static const char want[] = "CLIENT_ERROR command not allowed over UDP\r\n";
 
 		CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(r), UDP_REPLY_HDRS + sizeof(want) - 1);
 		CU_ASSERT_EQUAL(memcmp(p, want, sizeof(want) - 1), 0);
 	}
-	rte_pktmbuf_free_bulk(only_mg.reply.dgrams, (unsigned)n);
-	only_mg.reply.n = 0;
+	rte_pktmbuf_free_bulk(sent, (unsigned)n);
 	udp_service_teardown(&only_mg);
+}
+
+/* The request id of sent[i]'s reply. */
+static uint16_t sent_req_id(unsigned int i)
+{
+	const uint8_t *f = rte_pktmbuf_mtod_offset(sent[i], const uint8_t *, UDP_REPLY_HDRS -
+									     PROTO_UDP_HDR_LEN);
+
+	return (uint16_t)(f[0] << 8 | f[1]);
+}
+
+/*
+ * A whole burst staged, then run: every request is answered as it would be
+ * alone (the executor's bytes), in the order staged; a bad frame header is
+ * dropped at staging, and requests without a reply send nothing.
+ */
+static void test_batch(void)
+{
+	static const char *const reqs[] = {
+	    "get a\r\n",	     "get missing\r\n", "gets a b c\r\n", "mn\r\n",
+	    "get v2800 a\r\n", "get a noreply\r\n", "get a",	    "GET a\r\n",
+	    "get huge\r\n",     "gets empty flags kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\r\n",
+	};
+	enum { NREQ = sizeof(reqs) / sizeof(reqs[0]) };
+	uint64_t drops0 = svc.ctr.drop_udp_frame, fast0 = svc.ctr.udp_fast_gets;
+	unsigned int before = rte_mempool_avail_count(pool), at = 0, fast = 0;
+	long want[NREQ];
+	struct udp_dgram d;
+	struct rte_mbuf *m;
+
+	CU_ASSERT_FATAL(NREQ <= BATCH_MAX);
+	nsent = 0;
+	for (unsigned int i = 0; i < NREQ; i++) {
+		size_t len = strlen(reqs[i]);
+
+		want[i] = reference(reqs[i], len, LATER);
+		if (want[i] > 0) {
+			char *copy = malloc((size_t)want[i]);
+
+			CU_ASSERT_FATAL(copy != NULL);
+			memcpy(copy, ref_flat, (size_t)want[i]);
+			ref_flat_saved[i] = copy;
+		}
+		fast += strncmp(reqs[i], "get", 3) == 0 && strchr(reqs[i], '\n') != NULL;
+		m = request(reqs[i], len, (uint16_t)(500 + i), &d);
+		pipe_in(&svc, m, &d, LATER);
+		if (i == 3) { /* a frame header announcing two datagrams: dropped */
+			m = request("get a\r\n", 7, 499, &d);
+			((uint8_t *)(uintptr_t)d.payload)[5] = 2;
+			pipe_in(&svc, m, &d, LATER);
+		}
+	}
+	pipe_drain(&svc, LATER);
+	CU_ASSERT_EQUAL(svc.ctr.drop_udp_frame - drops0, 1);
+	CU_ASSERT_EQUAL(svc.ctr.udp_fast_gets - fast0, fast);
+	for (unsigned int i = 0; i < NREQ; i++) {
+		unsigned int n = 0;
+		long have;
+
+		while (at + n < nsent && sent_req_id(at + n) == 500 + i)
+			n++;
+		if (want[i] < 0) {
+			CU_ASSERT_EQUAL(n, 0);
+			continue;
+		}
+		have = collect_at(at, (int)n, (uint16_t)(500 + i));
+		at += n;
+		CU_ASSERT_EQUAL(have, want[i]);
+		CU_ASSERT(have == want[i] && memcmp(got, ref_flat_saved[i], (size_t)have) == 0);
+		free(ref_flat_saved[i]);
+		ref_flat_saved[i] = NULL;
+	}
+	CU_ASSERT_EQUAL(at, nsent);
+	udp_reply_release(&svc.reply);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(pool), before);
+}
+
+/* sent[at] is the whole reply `want` to request `req_id`. */
+static void expect_reply(unsigned int at, uint16_t req_id, const char *want)
+{
+	long have = collect_at(at, 1, req_id);
+
+	CU_ASSERT(have == (long)strlen(want) && memcmp(got, want, strlen(want)) == 0);
+}
+
+/*
+ * With sets allowed over UDP, a get staged after a set in the same batch
+ * sees the set, and one staged before it does not: requests run in order.
+ */
+static void test_batch_order(void)
+{
+	struct proto_config pcfg = {.item_size_max = 2u << 20, .udp = true,
+				    .udp_allow = PROTO_UDP_ALLOW_DEFAULT |
+						 PROTO_CMD_BIT(PROTO_CMD_SET)};
+	static const char *const reqs[] = {"get fresh\r\n", "set fresh 5 0 3\r\nabc\r\n",
+					   "get fresh\r\n", "set fresh 6 0 2\r\nxy\r\n",
+					   "gets fresh a\r\n"};
+	static struct udp_service rw;
+	struct udp_dgram d;
+	unsigned int at = 0;
+	char want[128];
+	long have;
+
+	CU_ASSERT_EQUAL_FATAL(udp_service_setup(&rw, store, 0, &pcfg, pool, SOCKET_ID_ANY), 0);
+	nsent = 0;
+	for (unsigned int i = 0; i < 5; i++)
+		pipe_in(&rw, request(reqs[i], strlen(reqs[i]), (uint16_t)(600 + i), &d), &d,
+			LATER);
+	pipe_drain(&rw, LATER);
+	CU_ASSERT_EQUAL_FATAL(nsent, 5);
+	CU_ASSERT_EQUAL(rw.ctr.udp_fast_gets, 3);
+	expect_reply(at++, 600, "END\r\n");
+	expect_reply(at++, 601, "STORED\r\n");
+	expect_reply(at++, 602, "VALUE fresh 5 3\r\nabc\r\nEND\r\n");
+	expect_reply(at++, 603, "STORED\r\n");
+	/* the last one as the executor answers it, now that the store holds fresh */
+	snprintf(want, sizeof(want), "%s", "gets fresh a\r\n");
+	have = reference(want, strlen(want), LATER);
+	CU_ASSERT(have > 16 && memcmp(ref_flat, "VALUE fresh 6 2 ", 16) == 0);
+	CU_ASSERT(collect_at(at++, 1, 604) == have && memcmp(got, ref_flat, (size_t)have) == 0);
+	udp_service_teardown(&rw);
 }
 
 static const struct cunit_test tests[] = {
@@ -413,6 +582,8 @@ static const struct cunit_test tests[] = {
 	{"declined lines go to the executor", test_declined},
 	{"reply in the request's mbuf, none lost", test_mbufs},
 	{"get refused over UDP: no shortcut", test_get_not_allowed},
+	{"a batch: each request as alone, bad frames dropped", test_batch},
+	{"a batch runs in order: a get after a set sees it", test_batch_order},
 	{NULL, NULL},
 };
 
