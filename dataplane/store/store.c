@@ -438,17 +438,28 @@ void item_unlink_free(struct store *s, struct part *p, struct item *it, uint32_t
 	item_release(s, p, it, now, why);
 }
 
-/* The linked item for key (expired ones are reclaimed on the way), or NULL. */
-static struct item *find_live(struct store *s, struct part *p, uint64_t h, const void *key,
-			      size_t klen, uint32_t now)
+/*
+ * The linked item for key (expired ones are reclaimed on the way), or NULL;
+ * with slotp, also its index slot (NULL with no item).
+ */
+static struct item *find_live_slot(struct store *s, struct part *p, uint64_t h, const void *key,
+				   size_t klen, uint32_t now, uint64_t **slotp)
 {
-	struct item *it = index_find(p, h, key, klen, NULL);
+	struct item *it = index_find(p, h, key, klen, slotp);
 
 	if (it && !item_is_live(s, p, it, now)) {
 		item_unlink_free(s, p, it, now, UNLINK_EXPIRED);
 		it = NULL;
 	}
+	if (slotp != NULL && it == NULL)
+		*slotp = NULL;
 	return it;
+}
+
+static struct item *find_live(struct store *s, struct part *p, uint64_t h, const void *key,
+			      size_t klen, uint32_t now)
+{
+	return find_live_slot(s, p, h, key, klen, now, NULL);
 }
 
 /* A fresh unlinked item with the key copied in; NULL if no memory. */
@@ -566,7 +577,9 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 				      struct item *pending, uint32_t now,
 				      const struct store_set_args *a, uint64_t *cas_out)
 {
-	struct item *old = find_live(s, p, h, key, klen, now);
+	uint64_t *slot = NULL; /* old's index slot */
+	struct item *old = find_live_slot(s, p, h, key, klen, now, &slot);
+	uint64_t items = CNT_GET(p->c.curr_items);
 	bool holdoff = old && (old->state & IT_HOLDOFF);
 
 	/* A replaced item leaves its LRU list: warm its neighbours meanwhile. */
@@ -576,7 +589,6 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 		__builtin_prefetch(item_at(p, old->next));
 	bool stale_store = false;
 	enum store_result err = STORE_NO_MEMORY;
-	uint64_t *slot = NULL; /* old's index slot, once looked up after the allocation */
 	struct item *it;
 
 	CNT_INC(p->c.cmd_set);
@@ -658,8 +670,14 @@ static enum store_result store_locked(struct store *s, struct part *p, uint64_t 
 		it->exptime = store_exptime(a->exptime, now);
 		if (a->key_binary)
 			it->state |= IT_BINKEY;
-		/* What the index holds now: the allocation may have evicted old. */
-		old = index_find(p, h, key, klen, &slot);
+		/*
+		 * What the index holds now: the allocation may have evicted old,
+		 * or others. Every unlink goes through item_release, which counts
+		 * curr_items down, and nothing links in between: an unchanged
+		 * count is an unchanged index, and old and its slot still hold.
+		 */
+		if (CNT_GET(p->c.curr_items) != items)
+			old = index_find(p, h, key, klen, &slot);
 	}
 	if (stale_store && old) {
 		/* ms I with an older CAS: keep the TTL, mark stale, keep the token state. */

@@ -75,6 +75,23 @@ static enum store_result get_key(uint64_t k, uint32_t now)
 	return store_get(t, key, (size_t)n, now, &sink, &info);
 }
 
+/* get_key without a bump: the LRU order stays; the value is checked. */
+static enum store_result peek_key(uint64_t k, uint32_t now)
+{
+	struct store_get_args a = {.no_bump = true};
+	char key[32];
+	struct store_sink sink;
+	struct store_buf b;
+	int n = snprintf(key, sizeof(key), "key:%llu", (unsigned long long)k);
+	enum store_result r;
+
+	store_sink_buf(&sink, &b, vbuf, sizeof(vbuf));
+	r = store_mget(t, key, (size_t)n, now, &a, &sink, &info);
+	if (r == STORE_OK && (info.flags != (uint32_t)k || !value_ok(vbuf, info.value_len, k)))
+		return STORE_ABORTED;
+	return r;
+}
+
 static enum store_result set_key(uint64_t k, uint32_t len, int64_t exp, uint32_t now)
 {
 	struct store_set_args a = {.op = STORE_OP_SET, .flags = (uint32_t)k, .exptime = exp};
@@ -174,6 +191,54 @@ static void test_lru_keeps_read_items(void)
 	for (uint64_t h = 0; h < 10; h++)
 		CU_ASSERT_EQUAL(get_key(h, T0 + 1), STORE_OK);
 	CU_ASSERT_EQUAL(get_key(50, T0 + 1), STORE_NOT_FOUND);
+	store_teardown(s, false);
+}
+
+/*
+ * Sets that replace the oldest item when memory is full: the allocation for
+ * the new item evicts the very item it replaces (or others of its chain),
+ * and the set must link the new one in the index as it stands after that.
+ */
+static void test_replace_evicts_old(void)
+{
+	struct store_config cfg = {.limit_bytes = 4 << 20};
+	struct store_stats st;
+	uint64_t k = 0, lo, hits = 0, ok = 0, evicted, lost = 0;
+
+	CU_ASSERT_FATAL(store_setup(&cfg, &s) == 0);
+	t = store_thread(s, 0);
+	/* fill until the first eviction: the oldest item is now the LRU's tail */
+	do {
+		CU_ASSERT_FATAL(set_key(k++, 200, 0, T0) == STORE_STORED);
+		store_stats(s, -1, &st);
+	} while (st.evictions == 0);
+	lo = k - st.curr_items;
+	evicted = st.evictions;
+	/*
+	 * Set them again, oldest first: each allocation evicts the item it
+	 * replaces. The item set just before must stay intact (read without
+	 * a bump, so that the LRU order stays as it is).
+	 */
+	for (int round = 0; round < 3; round++) {
+		for (uint64_t i = lo; i < k; i++) {
+			CU_ASSERT(set_key(i, 200, 0, T0) == STORE_STORED);
+			if (i > lo && peek_key(i - 1, T0) != STORE_OK)
+				lost++;
+		}
+	}
+	CU_ASSERT_EQUAL(lost, 0);
+	check_limits();
+	store_stats(s, -1, &st);
+	CU_ASSERT(st.evictions > evicted);
+	for (uint64_t i = 0; i < k; i++) {
+		if (get_key(i, T0) != STORE_OK)
+			continue;
+		hits++;
+		ok += info.flags == (uint32_t)i && value_ok(vbuf, info.value_len, i);
+	}
+	CU_ASSERT(hits > 1000);
+	CU_ASSERT_EQUAL(hits, st.curr_items);
+	CU_ASSERT_EQUAL(ok, hits);
 	store_teardown(s, false);
 }
 
@@ -432,6 +497,7 @@ static void test_numa_bind(void)
 static struct cunit_test tests[] = {
     {"limit_under_10x_overfill", test_limit_under_overfill},
     {"lru_keeps_read_items", test_lru_keeps_read_items},
+    {"replace_evicts_old", test_replace_evicts_old},
     {"expiry_reclaim", test_expiry_reclaim},
     {"transient_cache", test_transient_cache},
     {"rebalance", test_rebalance},
