@@ -27,9 +27,9 @@ void slab_init_part(struct store *s, struct part *p)
 	}
 }
 
-unsigned slab_class_for(const struct store *s, uint32_t total)
+/* The smallest class that holds `total` bytes (0: none): a binary search. */
+static unsigned class_search(const struct arena_layout *l, uint32_t total)
 {
-	const struct arena_layout *l = &s->hdr->layout;
 	unsigned lo = 1, hi = l->nclasses;
 
 	if (total > l->item_size_max)
@@ -43,6 +43,25 @@ unsigned slab_class_for(const struct store *s, uint32_t total)
 			lo = mid + 1;
 	}
 	return lo;
+}
+
+/*
+ * Class sizes are multiples of 8 bytes (-I is rounded up to 8 too), so all
+ * totals in (8i, 8i + 8] fall in the class of 8i + 8: one byte per 8 bytes
+ * of total answers the common sizes without a search.
+ */
+void slab_class_table(struct store *s)
+{
+	for (uint32_t i = 0; i < CLASS_TABLE_BYTES / 8; i++)
+		s->class_table[i] = (uint8_t)class_search(&s->hdr->layout, 8 * i + 8);
+	s->class_table_max = CLASS_TABLE_BYTES;
+}
+
+unsigned slab_class_for(const struct store *s, uint32_t total)
+{
+	if (total - 1u < s->class_table_max)
+		return s->class_table[(total - 1u) / 8];
+	return class_search(&s->hdr->layout, total);
 }
 
 static void free_push(struct part *p, struct slab_class *sc, struct item *it)

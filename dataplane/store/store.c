@@ -74,6 +74,7 @@ int store_setup(const struct store_config *cfg, struct store **out)
 		arena_close(s, false);
 		goto fail;
 	}
+	slab_class_table(s);
 	*out = s;
 	return 0;
 fail:

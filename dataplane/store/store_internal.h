@@ -18,6 +18,7 @@
 
 #include "store.h"
 
+#define CLASS_TABLE_BYTES 4096 /* item totals slab_class_for() finds in a table */
 #define ARENA_MAGIC	   UINT64_C(0x3165686361637064) /* "dpcache1" */
 #define ARENA_VERSION	   1
 #define ARENA_ALIGN	   (2u << 20) /* hugepage size: partitions start on one */
@@ -178,6 +179,9 @@ struct store {
 	bool reattached;
 	struct part *parts[STORE_PARTITIONS_MAX];
 	struct store_thread *threads;
+	/* slab_class_for() of the totals 1 .. class_table_max, at (total - 1) / 8 */
+	uint32_t class_table_max;
+	uint8_t class_table[CLASS_TABLE_BYTES / 8];
 };
 
 /* ---- relaxed counters: one writer, readers anywhere ---- */
@@ -335,6 +339,7 @@ void index_remove(struct part *p, uint64_t h, uint32_t ref);
 
 /* ---- slab.c ---- */
 void slab_init_part(struct store *s, struct part *p);
+void slab_class_table(struct store *s); /* once the layout is known */
 unsigned slab_class_for(const struct store *s, uint32_t total);
 struct item *slab_alloc(struct store *s, struct part *p, unsigned cls, uint32_t now);
 void slab_free(struct store *s, struct part *p, struct item *it);

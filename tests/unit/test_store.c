@@ -6,6 +6,7 @@
 #include "cunit_tap.h"
 #include "store.h"
 #include "store_value.h"
+#include "store_internal.h"
 
 #define T0 1700000000u /* a fixed "now" */
 
@@ -499,7 +500,42 @@ static void test_prefetch(void)
 	close_store();
 }
 
+/* slab_class_for's table answers as a search of the class sizes would, for any layout. */
+static void test_class_table(void)
+{
+	static const double growth[] = {1.25, 1.07, 2.0, 1.5};
+	static const uint32_t chunk_min[] = {48, 50, 96, 1000};
+	static const uint32_t item_max[] = {1u << 20, 1024, 1100, 4000, 4096, 5003};
+
+	for (unsigned g = 0; g < 4; g++) {
+		for (unsigned c = 0; c < 4; c++) {
+			for (unsigned m = 0; m < 6; m++) {
+				struct store_config cfg = {.limit_bytes = 4 << 20,
+							   .growth_factor = growth[g],
+							   .chunk_min = chunk_min[c],
+							   .item_size_max = item_max[m]};
+				const struct arena_layout *l;
+				struct store *st;
+
+				CU_ASSERT_FATAL(store_setup(&cfg, &st) == 0);
+				l = &st->hdr->layout;
+				for (uint32_t total = 0; total <= l->item_size_max + 16 && total < 10000;
+				     total++) {
+					unsigned want = 0;
+
+					for (unsigned k = 1; k <= l->nclasses && !want; k++)
+						if (l->class_size[k] >= total)
+							want = k;
+					CU_ASSERT_EQUAL_FATAL(slab_class_for(st, total), want);
+				}
+				store_teardown(st, false);
+			}
+		}
+	}
+}
+
 static struct cunit_test tests[] = {
+    {"class_table", test_class_table},
     {"set_get", test_set_get},
     {"key_limits", test_key_limits},
     {"add_replace_append_prepend", test_add_replace_append_prepend},
