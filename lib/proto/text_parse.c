@@ -579,24 +579,25 @@ static void text_line(struct proto_parser *p, const char *line, size_t len,
 
 /* ---- the common lines, without the tokenizer ---- */
 
-/* The first ' ' or NUL in [p, end), or end: eight bytes a step (keys are long). */
+/*
+ * The first byte at or below ' ' in [p, end) (a space, the line's end, a NUL
+ * or another control byte), or end: eight bytes a step (keys are long).
+ */
 static const char *key_end(const char *p, const char *end)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t ones = 0x0101010101010101ull, spaces = 0x2020202020202020ull;
+	const uint64_t ones = 0x0101010101010101ull;
 
 	for (; end - p >= 8; p += 8) {
-		uint64_t x, y;
+		uint64_t x;
 
 		memcpy(&x, p, 8);
-		y = x ^ spaces;
-		/* zero bytes flagged; the lowest flag of each term is exact */
-		x = ((x - ones) & ~x & (ones << 7)) | ((y - ones) & ~y & (ones << 7));
+		x = (x - ones * 0x21) & ~x & (ones << 7); /* the lowest flagged byte is exact */
 		if (x != 0)
 			return p + (__builtin_ctzll(x) >> 3);
 	}
 #endif
-	while (p < end && *p != ' ' && *p != '\0')
+	while (p < end && (unsigned char)*p > ' ')
 		p++;
 	return p;
 }
@@ -621,50 +622,75 @@ static bool short_field(const char **p, const char *end, uint32_t *v)
 }
 
 /*
+ * Where a fast line ends at q: with `whole`, s..end is the line (its end
+ * already cut off), so q must be end; otherwise "\n" or "\r\n" follows at q
+ * (one '\r' before the '\n' is no part of the line). The bytes up to the end
+ * of the line and its terminator, or 0.
+ */
+static size_t fast_line_end(const char *s, const char *q, const char *end, bool whole)
+{
+	if (whole)
+		return q == end ? (size_t)(end - s) : 0;
+	if (q < end && *q == '\n')
+		return (size_t)(q + 1 - s);
+	if (end - q >= 2 && q[0] == '\r' && q[1] == '\n')
+		return (size_t)(q + 2 - s);
+	return 0;
+}
+
+/*
  * The lines pipelined clients send most, read without the tokenizer:
  * "set <key> <flags> <exptime> <bytes>[ noreply]" (single spaces, numbers of
- * 1 to 9 digits) and "get <key>". The tokenizer would split them the same
- * way and the numbers read the same (no sign, no overflow), so req and lr
- * come out as text_line fills them. Anything else (other spacing, longer
- * numbers, a NUL anywhere, UDP) returns false: text_line reads it.
+ * 1 to 9 digits) and "get <key>", keys without control bytes. The tokenizer
+ * would split them the same way and the numbers read the same (no sign, no
+ * overflow), so req and lr come out as text_line fills them. The line is
+ * s..s+avail itself (`whole`), or starts at s and is found here, its end
+ * and all, without looking for the '\n' first. Returns the bytes read (the
+ * line and its terminator), or 0 for anything else (other spacing, longer
+ * numbers, a NUL or control byte, no line end yet, UDP): text_line reads it.
  */
-static bool text_fast_line(const struct proto_parser *p, const char *line, size_t len,
-			   struct proto_request *req, struct proto_line_result *lr)
+static inline __attribute__((always_inline)) size_t
+text_fast(const struct proto_parser *p, const char *s, size_t avail, bool whole,
+	  struct proto_request *req, struct proto_line_result *lr)
 {
-	const char *end = line + len, *k = line + 4, *q;
+	const char *end = s + avail, *k = s + 4, *q;
 	uint32_t klen, flags, exptime, vlen;
 	bool set, noreply = false;
+	size_t used;
 
-	if (len < 5 || p->cfg.udp)
-		return false;
-	if (memcmp(line, "set ", 4) == 0)
+	if (avail < 5 || p->cfg.udp)
+		return 0;
+	if (memcmp(s, "set ", 4) == 0)
 		set = true;
-	else if (memcmp(line, "get ", 4) == 0)
+	else if (memcmp(s, "get ", 4) == 0)
 		set = false;
 	else
-		return false;
+		return 0;
 	q = key_end(k, end);
 	if (q == k || q - k > PROTO_KEY_MAX)
-		return false;
+		return 0;
+	klen = (uint32_t)(q - k);
 	if (!set) {
-		if (q != end)
-			return false;
+		used = fast_line_end(s, q, end, whole);
+		if (used == 0)
+			return 0;
 		req->cmd = PROTO_CMD_GET;
 		req->key.p = k;
-		req->key.len = (uint32_t)(q - k);
+		req->key.len = klen;
 		req->keys = req->key;
 		req->nkeys = 1;
-		return true;
+		return used;
 	}
-	klen = (uint32_t)(q - k);
 	if (!short_field(&q, end, &flags) || !short_field(&q, end, &exptime) ||
 	    !short_field(&q, end, &vlen))
-		return false;
-	if (q != end) {
-		if (end - q != 8 || memcmp(q, " noreply", 8) != 0)
-			return false;
+		return 0;
+	if (end - q >= 8 && memcmp(q, " noreply", 8) == 0) {
+		q += 8;
 		noreply = true;
 	}
+	used = fast_line_end(s, q, end, whole);
+	if (used == 0)
+		return 0;
 	req->cmd = PROTO_CMD_SET;
 	req->noreply = noreply;
 	req->key.p = k;
@@ -672,14 +698,14 @@ static bool text_fast_line(const struct proto_parser *p, const char *line, size_
 	req->client_flags = flags;
 	req->exptime = (int32_t)exptime;
 	req->value_len = vlen;
-	if (proto_item_too_large(p->cfg.item_size_max, req->key.len, flags, vlen)) {
+	if (proto_item_too_large(p->cfg.item_size_max, klen, flags, vlen)) {
 		fail(req, lr, PROTO_ERR_TOO_LARGE);
 		lr->swallow = (uint64_t)vlen + 2;
-		return true;
+		return used;
 	}
 	lr->has_value = true;
 	lr->value_len = vlen;
-	return true;
+	return used;
 }
 
 /* ---- the stream ---- */
@@ -854,12 +880,18 @@ enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len
 
 			if (pos == len)
 				goto out;
+			if (p->line_len == 0 &&
+			    (n = text_fast(p, buf + pos, len - pos, false, req, &lr)) > 0) {
+				pos += n;
+				ev = after_line(p, buf, len, &pos, req, &lr);
+				goto out;
+			}
 			line = next_line(p, buf, len, &pos, &n, &ev);
 			if (line == NULL)
 				goto out;
 			if (n > 1 && line[n - 1] == '\r')
 				n--;
-			if (!text_fast_line(p, line, n, req, &lr)) {
+			if (text_fast(p, line, n, true, req, &lr) == 0) {
 				nul = memchr(line, '\0', n); /* memcached sees a C string */
 				if (nul != NULL)
 					n = (size_t)(nul - line);

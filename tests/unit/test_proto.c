@@ -674,6 +674,29 @@ static void test_fast_lines(void)
 		CU_ASSERT_EQUAL_FATAL(ra.value_len, rb.value_len);
 		CU_ASSERT_FATAL(span_eq(ra.value, rb.value));
 		CU_ASSERT_EQUAL_FATAL(ra.value_partial, rb.value_partial);
+		/* the line cut in two: read from the parser's line buffer */
+		if (len > 1) {
+			size_t cut = 1 + next_rand(&rng) % (len - 1), uc;
+
+			proto_parser_init(&pa, NULL, la, sizeof(la));
+			CU_ASSERT_EQUAL_FATAL(proto_parse(&pa, a, cut, &uc, &ra),
+					      PROTO_EV_NEED_MORE);
+			CU_ASSERT_EQUAL_FATAL(uc, cut);
+			ea = proto_parse(&pa, a + cut, na - cut, &ua, &ra);
+			CU_ASSERT_EQUAL_FATAL(ea, eb);
+			CU_ASSERT_EQUAL_FATAL(cut + ua + 1, ub);
+			CU_ASSERT_EQUAL_FATAL(ra.cmd, rb.cmd);
+			CU_ASSERT_EQUAL_FATAL(ra.error, rb.error);
+			CU_ASSERT_EQUAL_FATAL(ra.noreply, rb.noreply);
+			CU_ASSERT_FATAL(span_eq(ra.key, rb.key));
+			CU_ASSERT_FATAL(span_eq(ra.keys, rb.keys));
+			CU_ASSERT_EQUAL_FATAL(ra.nkeys, rb.nkeys);
+			CU_ASSERT_EQUAL_FATAL(ra.client_flags, rb.client_flags);
+			CU_ASSERT_EQUAL_FATAL(ra.exptime, rb.exptime);
+			CU_ASSERT_EQUAL_FATAL(ra.value_len, rb.value_len);
+			CU_ASSERT_FATAL(span_eq(ra.value, rb.value));
+			CU_ASSERT_EQUAL_FATAL(ra.value_partial, rb.value_partial);
+		}
 	}
 }
 
