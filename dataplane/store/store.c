@@ -126,11 +126,14 @@ void store_prefetch(struct store_thread *t, uint64_t h, bool item)
 		__builtin_prefetch(b);
 		return;
 	}
+	/* The first item with the key's tag: almost always the key's own. */
 	for (unsigned i = 0; i < BUCKET_SLOTS; i++) {
 		uint64_t sl = __atomic_load_n(&b->slot[i], __ATOMIC_RELAXED);
 
-		if (sl && (uint32_t)(sl >> 32) == hash_tag(h))
+		if (sl && (uint32_t)(sl >> 32) == hash_tag(h)) {
 			__builtin_prefetch(item_at(p, (uint32_t)sl));
+			return;
+		}
 	}
 }
 

@@ -279,8 +279,9 @@ unsigned store_partition_of(const struct store *s, const void *key, size_t klen)
 /**
  * Warm the caches for a coming get of the key with hash h (store_hash):
  * with item = false, prefetch its bucket; with item = true (a little later,
- * once the bucket is in cache), also the items its tag matches. A burst of
- * gets runs faster prefetching all buckets, then all items, then getting.
+ * once the bucket is in cache), also the first item in it its tag matches
+ * (the key's own but for a 16-bit tag collision). A burst of gets runs
+ * faster prefetching all buckets, then all items, then getting.
  */
 void store_prefetch(struct store_thread *t, uint64_t h, bool item);
 
