@@ -147,7 +147,7 @@ struct proto_request {
 	uint32_t value_len;	 /* storage: total bytes of the data block */
 	struct proto_span value; /* storage: the value bytes in this event's input */
 	bool value_partial;	 /* more value bytes follow as PROTO_EV_VALUE events */
-	struct proto_meta meta;	 /* mg/ms/md/ma/me */
+	struct proto_meta meta;	 /* mg/ms/md/ma/mn/me only: not written for other commands */
 };
 
 /** What proto_parse found. */

@@ -15,6 +15,7 @@
  * noreply suppresses, req->noreply is set on the error event too.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "proto_internal.h"
@@ -250,6 +251,18 @@ bool proto_item_too_large(uint32_t item_size_max, size_t nkey, uint32_t client_f
 }
 
 /* ---- the text commands ---- */
+
+/*
+ * The command of an event. The meta fields are written (zeroed first) only
+ * for the meta commands: proto_parse leaves them alone otherwise, which
+ * saves zeroing half the request for every other event.
+ */
+static void set_cmd(struct proto_request *req, enum proto_cmd cmd)
+{
+	req->cmd = cmd;
+	if (cmd >= PROTO_CMD_MG && cmd <= PROTO_CMD_ME)
+		memset(&req->meta, 0, sizeof(req->meta));
+}
 
 static void fail(struct proto_request *req, struct proto_line_result *lr, enum proto_error err)
 {
@@ -515,7 +528,7 @@ static void text_line(struct proto_parser *p, const char *line, size_t len,
 		fail(req, lr, PROTO_ERR_UNKNOWN_COMMAND);
 		return;
 	}
-	req->cmd = text_command(&t[0]);
+	set_cmd(req, text_command(&t[0]));
 	if (req->cmd == PROTO_CMD_NONE) {
 		fail(req, lr, PROTO_ERR_UNKNOWN_COMMAND);
 		return;
@@ -819,7 +832,7 @@ static enum proto_event value_crlf(struct proto_parser *p, const char *buf, size
 	if (p->crlf_have < 2)
 		return PROTO_EV_NEED_MORE;
 	p->state = PROTO_PS_LINE;
-	req->cmd = p->value_cmd;
+	set_cmd(req, p->value_cmd);
 	if (!p->crlf_bad)
 		return PROTO_EV_VALUE_END;
 	req->error = PROTO_ERR_BAD_DATA_CHUNK;
@@ -833,7 +846,7 @@ enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len
 	enum proto_event ev = PROTO_EV_NEED_MORE;
 	size_t pos = 0;
 
-	memset(req, 0, sizeof(*req));
+	memset(req, 0, offsetof(struct proto_request, meta)); /* meta: set_cmd */
 	for (;;) {
 		switch (p->state) {
 		case PROTO_PS_CLOSED:
@@ -859,7 +872,7 @@ enum proto_event proto_parse(struct proto_parser *p, const char *buf, size_t len
 				goto out;
 			if (n > p->value_left)
 				n = p->value_left;
-			req->cmd = p->value_cmd;
+			set_cmd(req, p->value_cmd);
 			req->value.p = buf + pos;
 			req->value.len = (uint32_t)n;
 			pos += n;

@@ -39,14 +39,18 @@ static void compose_for(const struct proto_request *r)
 	static char buf[2048];
 	static struct iovec iov[16];
 	struct proto_out o;
+	static const struct proto_meta no_meta;
+	/* the parser writes the meta fields for the meta commands only */
+	const struct proto_meta *m =
+	    r->cmd >= PROTO_CMD_MG && r->cmd <= PROTO_CMD_ME ? &r->meta : &no_meta;
 	struct proto_meta_item it = {.key = r->key,
-				     .key_binary = r->meta.key_binary,
+				     .key_binary = m->key_binary,
 				     .value = r->value.p,
 				     .value_len = r->value.len,
 				     .cas = r->cas,
 				     .ttl = -1,
-				     .ttl_new = r->meta.ttl,
-				     .ttl_changed = PROTO_META_HAS(&r->meta, 'T'),
+				     .ttl_new = m->ttl,
+				     .ttl_changed = PROTO_META_HAS(m, 'T'),
 				     .win = true,
 				     .stale = true,
 				     .win_sent = true};

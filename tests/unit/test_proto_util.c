@@ -61,7 +61,10 @@ static bool is_storage(enum proto_cmd c)
 /* Everything but the value. */
 static void describe(struct sbuf *b, const struct proto_request *r)
 {
-	const struct proto_meta *m = &r->meta;
+	static const struct proto_meta no_meta;
+	/* the parser writes the meta fields for the meta commands only */
+	const struct proto_meta *m =
+	    r->cmd >= PROTO_CMD_MG && r->cmd <= PROTO_CMD_ME ? &r->meta : &no_meta;
 
 	sb_add(b, proto_cmd_name(r->cmd), strlen(proto_cmd_name(r->cmd)));
 	if (r->noreply)
