@@ -127,6 +127,24 @@ static char *out_take(struct proto_out *o, size_t n)
 	return p;
 }
 
+/*
+ * memcpy for the short lines most replies are ("STORED\r\n"): 8 to 16 bytes
+ * as two overlapping 8-byte moves instead of a call.
+ */
+static inline void copy_line(char *dst, const void *src, size_t n)
+{
+	uint64_t a, b;
+
+	if (n < 8 || n > 16) {
+		memcpy(dst, src, n);
+		return;
+	}
+	memcpy(&a, src, 8);
+	memcpy(&b, (const char *)src + n - 8, 8);
+	memcpy(dst, &a, 8);
+	memcpy(dst + n - 8, &b, 8);
+}
+
 int proto_out_copy(struct proto_out *o, const void *p, size_t n)
 {
 	char *dst;
@@ -138,7 +156,7 @@ int proto_out_copy(struct proto_out *o, const void *p, size_t n)
 			return o->error;
 		if (n > o->cap - o->used)
 			return seg_copy(o, p, n);
-		memcpy(o->buf + o->used, p, n); /* fits the current segment */
+		copy_line(o->buf + o->used, p, n); /* fits the current segment */
 		o->used += n;
 		o->total += n;
 		return 0;
@@ -146,7 +164,7 @@ int proto_out_copy(struct proto_out *o, const void *p, size_t n)
 	dst = out_take(o, n);
 	if (dst == NULL)
 		return o->error;
-	memcpy(dst, p, n);
+	copy_line(dst, p, n);
 	return 0;
 }
 
