@@ -616,7 +616,8 @@ static const char *key_end(const char *p, const char *end)
 }
 
 /* " <1..9 digits>" at *p: its value, and *p moves past it; false if not. */
-static bool short_field(const char **p, const char *end, uint32_t *v)
+static inline __attribute__((always_inline)) bool short_field(const char **p, const char *end,
+							      uint32_t *v)
 {
 	const char *q = *p, *d, *lim;
 	uint32_t n = 0;
@@ -624,6 +625,27 @@ static bool short_field(const char **p, const char *end, uint32_t *v)
 	if (q == end || *q != ' ')
 		return false;
 	d = ++q;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (end - d >= 8) {
+		const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
+		uint64_t x, other;
+		unsigned nd;
+
+		/* bytes below '0' or above '9' flagged; the lowest flag is exact */
+		memcpy(&x, d, 8);
+		other = (((x - ones * '0') & ~x) | (x + ones * (127 - '9')) | x) & high;
+		if (other != 0) {
+			nd = (unsigned)__builtin_ctzll(other) >> 3;
+			if (nd == 0)
+				return false;
+			for (unsigned i = 0; i < nd; i++)
+				n = n * 10 + (unsigned)(d[i] - '0');
+			*p = d + nd;
+			*v = n;
+			return true;
+		}
+	}
+#endif
 	lim = end - d > 9 ? d + 9 : end;
 	for (; q < lim && (unsigned)(*q - '0') < 10u; q++)
 		n = n * 10 + (unsigned)(*q - '0');

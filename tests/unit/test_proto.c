@@ -608,7 +608,8 @@ static void test_fast_lines(void)
 	static const char *const cmds[] = {"set", "get", "gets", "sett", "se"};
 	static const char *const seps[] = {" ", " ", " ", " ", " ", "  ", "\t", ""};
 	static const char *const nums[] = {"0", "5", "5", "123456789", "1234567890", "4294967296",
-					   "99999999999999999999", "3000000000", "-1", "x", "", "05"};
+					   "99999999999999999999", "3000000000", "-1", "x", "", "05",
+					   "5/", "5:", "1\xc0", "\xb5", "12345678", "123456789012"};
 	static const char *const tails[] = {"", "", " noreply", "xnoreply", " noreplx", " ",
 					    " noreply ", " x", "noreply"};
 	static char la[PROTO_LINE_BUF_DEFAULT], lb[PROTO_LINE_BUF_DEFAULT];
