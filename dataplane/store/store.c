@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+/* store_hash: XXH3 inline, without the call into libxxhash (same hash) */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "store_internal.h"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "cunit_tap.h"
 #include "store.h"
@@ -494,7 +495,22 @@ static void test_numa_bind(void)
 	store_teardown(s, false);
 }
 
+/*
+ * store_hash (XXH3 compiled inline into the store) is libxxhash's
+ * XXH3_64bits: an arena one build wrote is read by another (hot restart).
+ */
+static void test_hash_is_xxh3(void)
+{
+	char buf[300];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 131 + 7);
+	for (size_t len = 0; len <= sizeof(buf); len++)
+		CU_ASSERT_EQUAL_FATAL(store_hash(buf, len), XXH3_64bits(buf, len));
+}
+
 static struct cunit_test tests[] = {
+    {"hash_is_xxh3", test_hash_is_xxh3},
     {"limit_under_10x_overfill", test_limit_under_overfill},
     {"lru_keeps_read_items", test_lru_keeps_read_items},
     {"replace_evicts_old", test_replace_evicts_old},
