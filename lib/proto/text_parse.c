@@ -765,9 +765,13 @@ static enum proto_event closed(struct proto_parser *p)
 	return PROTO_EV_CLOSE;
 }
 
-/* After a line: deliver its value (whole or the first part), or swallow. */
-static enum proto_event after_line(struct proto_parser *p, const char *buf, size_t len, size_t *pos,
-				   struct proto_request *req, const struct proto_line_result *lr)
+/*
+ * After a line: deliver its value (whole or the first part), or swallow.
+ * Inline (every request comes through here; LTO would not, with two callers).
+ */
+static inline __attribute__((always_inline)) enum proto_event
+after_line(struct proto_parser *p, const char *buf, size_t len, size_t *pos,
+	   struct proto_request *req, const struct proto_line_result *lr)
 {
 	size_t avail = len - *pos;
 	size_t need;
