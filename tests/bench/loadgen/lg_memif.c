@@ -231,12 +231,19 @@ static void udp_send(struct lg_port *p, struct lg_window *win, struct lg_cursor 
 	struct rte_mbuf *m[LG_BURST];
 	uint32_t keys[LG_BURST];
 	enum lg_op ops[LG_BURST];
-	unsigned int n = RTE_MIN(lg_window_room(win), LG_BURST), built = 0;
+	unsigned int n = RTE_MIN(lg_window_room(win), LG_BURST), got = n, built = 0;
 	uint16_t sent;
 	uint64_t now;
 
 	if (n == 0 || rte_pktmbuf_alloc_bulk(p->pool, m, n) != 0)
 		return;
+	for (unsigned int i = 0; i < got; i++) { /* the burst's keys first, prefetched */
+		if (!lg_next(c, &keys[i], &ops[i])) {
+			n = i;
+			break;
+		}
+		lg_prefetch(c->w, keys[i]);
+	}
 	for (; built < n; built++) {
 		const size_t hdr = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr);
 		char *pkt = rte_pktmbuf_mtod(m[built], char *);
@@ -245,8 +252,6 @@ static void udp_send(struct lg_port *p, struct lg_window *win, struct lg_cursor 
 		uint16_t id = (uint16_t)(win->next + built);
 		size_t len;
 
-		if (!lg_next(c, &keys[built], &ops[built]))
-			break;
 		len = lg_request(c->w, ops[built], keys[built], frame + 8);
 		frame[0] = (char)(id >> 8);
 		frame[1] = (char)id;
@@ -265,7 +270,7 @@ static void udp_send(struct lg_port *p, struct lg_window *win, struct lg_cursor 
 		lg_window_sent(win, keys[i], ops[i], now);
 	s->sent += sent;
 	c->i -= built - sent;
-	rte_pktmbuf_free_bulk(m + sent, n - sent);
+	rte_pktmbuf_free_bulk(m + sent, got - sent);
 }
 
 static void udp_receive(struct lg_port *p, struct lg_window *win, const struct lg_workload *w,
