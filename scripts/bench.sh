@@ -17,7 +17,7 @@
 #           -t 1 (pinned to CPU 1) by the same loadgen over kernel UDP on
 #           loopback (CPU 0), both -m 64: 100,000 keys of 32 B, 100 B values,
 #           gets at a uniform and a Zipf(0.99) popularity, 128 outstanding;
-#           --runs (3) alternating pairs of --seconds (2) runs, a fresh
+#           --runs (5) alternating pairs of --seconds (2) runs, a fresh
 #           dpcached for each of its runs; medians. Then instructions per UDP
 #           get (hit, 1 key of 32 B, 100 B value) on the server's own path,
 #           counted by callgrind through worker_handle and worker_udp_drain
@@ -381,7 +381,7 @@ tcp_set_instructions() {
 }
 
 bench_tcp() {
-    local runs=3 secs=2 only= insns
+    local runs=5 secs=2 only= insns
     while [ $# -gt 0 ]; do
         case "$1" in
         --runs) runs=$2; shift 2 ;;
@@ -429,7 +429,7 @@ bench_tcp_throughput() {
 }
 
 bench_udp() {
-    local n=20000 runs=3 secs=2 only=
+    local n=20000 runs=5 secs=2 only=
     while [ $# -gt 0 ]; do
         case "$1" in
         --requests) n=$2; shift 2 ;;
