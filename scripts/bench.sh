@@ -115,7 +115,7 @@ callgrind_run() {
     local pcap=$1 frames=$(($2 + 1)) dir pid rx=0
     shift 2
     dir=$(mktemp -d /tmp/dpcache-bench.XXXXXX)
-    valgrind --tool=callgrind --toggle-collect=worker_handle --toggle-collect=worker_udp_drain \
+    valgrind --tool=callgrind --fair-sched=yes --toggle-collect=worker_handle --toggle-collect=worker_udp_drain \
         --callgrind-out-file="$dir/cg.out" "$BUILD_CG/dataplane/dpcached" -l 0,1 --no-pci \
         --no-huge -m 256 --file-prefix "dpbench$$" \
         --vdev="net_pcap0,rx_pcap=$pcap,tx_pcap=$dir/tx.pcap" -- --ip 198.18.0.2/24 \
