@@ -20,9 +20,6 @@
 
 #include "store_internal.h"
 
-#define READ_CHAIN_MAX	 64 /* buckets a reader walks before assuming it is lost */
-#define READ_RETRIES_MAX 16 /* optimistic tries before a read takes the lock */
-
 /* ------------------------------------------------------------------ */
 /* setup                                                              */
 
@@ -223,16 +220,6 @@ static void fill_info(const struct item *it, uint32_t now, struct store_item_inf
 	info->item_size = item_total(it->klen, it->vlen);
 }
 
-static void item_touched(struct item *it, uint32_t now)
-{
-	uint8_t f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
-
-	if (__atomic_load_n(&it->atime, __ATOMIC_RELAXED) != now)
-		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
-	if ((f & (IF_ACTIVE | IF_FETCHED)) != (IF_ACTIVE | IF_FETCHED))
-		__atomic_fetch_or(&it->iflags, IF_ACTIVE | IF_FETCHED, __ATOMIC_RELAXED);
-}
-
 static enum store_result copy_value(struct item *it, const struct store_sink *sink,
 				    const struct store_item_info *info)
 {
@@ -244,8 +231,6 @@ static enum store_result copy_value(struct item *it, const struct store_sink *si
 		return STORE_ABORTED;
 	return STORE_OK;
 }
-
-enum read_outcome { RD_HIT, RD_MISS, RD_EXPIRED, RD_FLUSHED };
 
 /*
  * Read the item for key h/key without a lock. On RD_HIT, info is filled, the
@@ -335,26 +320,6 @@ read_optimistic(struct store_thread *t, struct part *p, uint64_t h, const void *
 	}
 }
 
-static void count_read(struct store_thread *t, struct part *p, enum read_outcome o)
-{
-	struct read_counters *rc = &t->rc[p->id];
-
-	switch (o) {
-	case RD_HIT:
-		CNT_INC(rc->get_hits);
-		return;
-	case RD_EXPIRED:
-		CNT_INC(rc->get_expired);
-		break;
-	case RD_FLUSHED:
-		CNT_INC(rc->get_flushed);
-		break;
-	case RD_MISS:
-		break;
-	}
-	CNT_INC(rc->get_misses);
-}
-
 enum store_result store_get(struct store_thread *t, const void *key, size_t klen, uint32_t now,
 			    const struct store_sink *sink, struct store_item_info *info)
 {
@@ -363,8 +328,8 @@ enum store_result store_get(struct store_thread *t, const void *key, size_t klen
 	return store_get_hashed(t, store_hash(key, klen), key, klen, now, sink, info);
 }
 
-enum store_result store_get_hashed(struct store_thread *t, uint64_t h, const void *key,
-				   size_t klen, uint32_t now, const struct store_sink *sink,
+enum store_result store_get_hashed(struct store_thread *t, uint64_t h, const void *key, size_t klen,
+				   uint32_t now, const struct store_sink *sink,
 				   struct store_item_info *info)
 {
 	struct store_item_info tmp;
@@ -709,8 +674,8 @@ enum store_result store_set(struct store_thread *t, const void *key, size_t klen
 				cas_out);
 }
 
-enum store_result store_set_hashed(struct store_thread *t, uint64_t h, const void *key,
-				   size_t klen, const void *value, uint32_t vlen, uint32_t now,
+enum store_result store_set_hashed(struct store_thread *t, uint64_t h, const void *key, size_t klen,
+				   const void *value, uint32_t vlen, uint32_t now,
 				   const struct store_set_args *args, uint64_t *cas_out)
 {
 	struct store *s = t->s;

@@ -18,7 +18,7 @@
 
 #include "store.h"
 
-#define CLASS_TABLE_BYTES 4096 /* item totals slab_class_for() finds in a table */
+#define CLASS_TABLE_BYTES  4096 /* item totals slab_class_for() finds in a table */
 #define ARENA_MAGIC	   UINT64_C(0x3165686361637064) /* "dpcache1" */
 #define ARENA_VERSION	   1
 #define ARENA_ALIGN	   (2u << 20) /* hugepage size: partitions start on one */
@@ -308,8 +308,8 @@ static inline uint32_t bucket_read_end(struct bucket *b)
 uint32_t store_page_size(const struct store *s);
 
 /* Not expired, not flushed (flush_all, delayed or not). Inline: every get asks. */
-static inline bool item_is_live(const struct store *s, const struct part *p,
-				const struct item *it, uint32_t now)
+static inline bool item_is_live(const struct store *s, const struct part *p, const struct item *it,
+				uint32_t now)
 {
 	uint32_t ft;
 
@@ -321,6 +321,44 @@ static inline bool item_is_live(const struct store *s, const struct part *p,
 	if (ft && now >= ft && __atomic_load_n(&it->atime, __ATOMIC_RELAXED) < ft)
 		return false;
 	return true;
+}
+
+#define READ_CHAIN_MAX	 64 /* buckets a reader walks before assuming it is lost */
+#define READ_RETRIES_MAX 16 /* optimistic tries before a read takes the lock */
+
+/* What a lock-free read found (store.c's read_optimistic, store_value_inline.h's). */
+enum read_outcome { RD_HIT, RD_MISS, RD_EXPIRED, RD_FLUSHED };
+
+/* A read's access: atime and the active/fetched bits (no shared structure written). */
+static inline void item_touched(struct item *it, uint32_t now)
+{
+	uint8_t f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
+
+	if (__atomic_load_n(&it->atime, __ATOMIC_RELAXED) != now)
+		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
+	if ((f & (IF_ACTIVE | IF_FETCHED)) != (IF_ACTIVE | IF_FETCHED))
+		__atomic_fetch_or(&it->iflags, IF_ACTIVE | IF_FETCHED, __ATOMIC_RELAXED);
+}
+
+/* A read counted: get_hits, or get_misses (and get_expired or get_flushed). */
+static inline void count_read(struct store_thread *t, const struct part *p, enum read_outcome o)
+{
+	struct read_counters *rc = &t->rc[p->id];
+
+	switch (o) {
+	case RD_HIT:
+		CNT_INC(rc->get_hits);
+		return;
+	case RD_EXPIRED:
+		CNT_INC(rc->get_expired);
+		break;
+	case RD_FLUSHED:
+		CNT_INC(rc->get_flushed);
+		break;
+	case RD_MISS:
+		break;
+	}
+	CNT_INC(rc->get_misses);
 }
 
 /* ---- arena.c ---- */

@@ -22,12 +22,12 @@ store_value_retry(struct store_thread *t, const struct sv_lookup *l, const void 
 	for (;;) {
 		uint32_t v1;
 		enum store_result res = STORE_OK;
-		enum sv_outcome out;
+		enum read_outcome out;
 		struct item *it;
 
 		if (disturbed) {
 			CNT_INC(t->rc[l->p->id].read_retries);
-			if (++retries == (vlen > 65536 ? 2 : SV_RETRIES_MAX)) {
+			if (++retries == (vlen > 65536 ? 2 : READ_RETRIES_MAX)) {
 				part_lock(l->p);
 				locked = true;
 			}

@@ -30,11 +30,6 @@
 #include "store_internal.h"
 #include "store_value.h"
 
-#define SV_CHAIN_MAX   64 /* as READ_CHAIN_MAX */
-#define SV_RETRIES_MAX 16 /* as READ_RETRIES_MAX */
-
-enum sv_outcome { SV_HIT, SV_MISS, SV_EXPIRED, SV_FLUSHED };
-
 /*
  * a[0..n) == b[0..n) for a key (n <= STORE_KEY_MAX), rather than a call to
  * memcmp with its register spills: 16 bytes a step through SSE2 (two
@@ -83,7 +78,7 @@ static inline bool sv_key_equal(const char *a, const char *b, size_t n)
 static inline struct item *sv_find(const struct part *p, struct bucket *b, uint32_t tag,
 				   const void *key, size_t klen, uint64_t part_size)
 {
-	for (unsigned n = 0; b != NULL && n < SV_CHAIN_MAX; n++) {
+	for (unsigned n = 0; b != NULL && n < READ_CHAIN_MAX; n++) {
 		for (unsigned i = 0; i < BUCKET_SLOTS; i++) {
 			uint64_t sl = __atomic_load_n(&b->slot[i], __ATOMIC_RELAXED);
 			uint32_t ref = (uint32_t)sl;
@@ -103,17 +98,6 @@ static inline struct item *sv_find(const struct part *p, struct bucket *b, uint3
 	return NULL;
 }
 
-/* As store.c's item_touched: the access time and the active/fetched bits. */
-static inline void sv_touched(struct item *it, uint32_t now)
-{
-	uint8_t f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
-
-	if (__atomic_load_n(&it->atime, __ATOMIC_RELAXED) != now)
-		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
-	if ((f & (IF_ACTIVE | IF_FETCHED)) != (IF_ACTIVE | IF_FETCHED))
-		__atomic_fetch_or(&it->iflags, IF_ACTIVE | IF_FETCHED, __ATOMIC_RELAXED);
-}
-
 /* Where a lookup stands: the key's partition, head bucket and the bounds of item refs. */
 struct sv_lookup {
 	struct store *s;
@@ -128,7 +112,7 @@ struct sv_lookup {
  * fn called on a hit (*res STORE_ABORTED if it refused) and *vlen the value
  * length seen. Only valid if the version has not moved since.
  */
-static inline __attribute__((always_inline)) enum sv_outcome
+static inline __attribute__((always_inline)) enum read_outcome
 sv_attempt(const struct sv_lookup *l, const void *key, size_t klen, uint32_t now, store_value_fn fn,
 	   void *ctx, struct item **itp, uint32_t *vlen, enum store_result *res)
 {
@@ -137,48 +121,35 @@ sv_attempt(const struct sv_lookup *l, const void *key, size_t klen, uint32_t now
 
 	*itp = it;
 	if (it == NULL)
-		return SV_MISS;
+		return RD_MISS;
 	off = (uint64_t)item_ref(l->p, it) << 3;
 	*vlen = it->vlen;
 	if (off + ITEM_HDR + klen + *vlen > l->part_size ||
 	    ITEM_HDR + klen + *vlen > l->s->cfg.item_size_max)
-		return SV_MISS; /* a recycled chunk: the version check fails */
+		return RD_MISS; /* a recycled chunk: the version check fails */
 	if (it->state & IT_HOLDOFF)
-		return SV_MISS;
+		return RD_MISS;
 	if (!item_is_live(l->s, l->p, it, now))
-		return it->exptime && it->exptime <= now ? SV_EXPIRED : SV_FLUSHED;
+		return it->exptime && it->exptime <= now ? RD_EXPIRED : RD_FLUSHED;
 	{
 		struct store_value v = {item_value(it), *vlen, it->flags, it->cas};
 
 		if (fn(ctx, &v) != 0)
 			*res = STORE_ABORTED;
 	}
-	return SV_HIT;
+	return RD_HIT;
 }
 
 /* The outcome counted, the access recorded; the result for the caller. */
 static inline enum store_result sv_done(struct store_thread *t, const struct sv_lookup *l,
-					enum sv_outcome out, struct item *it, uint32_t now,
+					enum read_outcome out, struct item *it, uint32_t now,
 					enum store_result res)
 {
-	struct read_counters *rc = &t->rc[l->p->id];
-
-	switch (out) {
-	case SV_HIT:
-		sv_touched(it, now);
-		CNT_INC(rc->get_hits);
-		return res;
-	case SV_EXPIRED:
-		CNT_INC(rc->get_expired);
-		break;
-	case SV_FLUSHED:
-		CNT_INC(rc->get_flushed);
-		break;
-	case SV_MISS:
-		break;
-	}
-	CNT_INC(rc->get_misses);
-	return STORE_NOT_FOUND;
+	count_read(t, l->p, out);
+	if (out != RD_HIT)
+		return STORE_NOT_FOUND;
+	item_touched(it, now);
+	return res;
 }
 
 /* After a first attempt that a writer disturbed (store_value.c): the retries. */
@@ -233,7 +204,7 @@ store_get_value_inline(struct store_thread *t, const void *key, size_t klen,
 {
 	enum store_result res = STORE_OK;
 	struct sv_lookup l;
-	enum sv_outcome out;
+	enum read_outcome out;
 	struct item *it;
 	uint32_t v1, vlen = 0;
 
