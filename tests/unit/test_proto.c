@@ -589,6 +589,22 @@ static bool span_eq(struct proto_span a, struct proto_span b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
+/* The fields a parse fills, the same in both requests (fatal otherwise). */
+static void assert_same_request(const struct proto_request *a, const struct proto_request *b)
+{
+	CU_ASSERT_EQUAL_FATAL(a->cmd, b->cmd);
+	CU_ASSERT_EQUAL_FATAL(a->error, b->error);
+	CU_ASSERT_EQUAL_FATAL(a->noreply, b->noreply);
+	CU_ASSERT_FATAL(span_eq(a->key, b->key));
+	CU_ASSERT_FATAL(span_eq(a->keys, b->keys));
+	CU_ASSERT_EQUAL_FATAL(a->nkeys, b->nkeys);
+	CU_ASSERT_EQUAL_FATAL(a->client_flags, b->client_flags);
+	CU_ASSERT_EQUAL_FATAL(a->exptime, b->exptime);
+	CU_ASSERT_EQUAL_FATAL(a->value_len, b->value_len);
+	CU_ASSERT_FATAL(span_eq(a->value, b->value));
+	CU_ASSERT_EQUAL_FATAL(a->value_partial, b->value_partial);
+}
+
 /*
  * The common set and get lines read without the tokenizer come out as the
  * tokenizer reads them: every random line is parsed as it is and after a
@@ -664,17 +680,7 @@ static void test_fast_lines(void)
 		eb = proto_parse(&pb, b, nb, &ub, &rb);
 		CU_ASSERT_EQUAL_FATAL(ea, eb);
 		CU_ASSERT_EQUAL_FATAL(ua + 1, ub);
-		CU_ASSERT_EQUAL_FATAL(ra.cmd, rb.cmd);
-		CU_ASSERT_EQUAL_FATAL(ra.error, rb.error);
-		CU_ASSERT_EQUAL_FATAL(ra.noreply, rb.noreply);
-		CU_ASSERT_FATAL(span_eq(ra.key, rb.key));
-		CU_ASSERT_FATAL(span_eq(ra.keys, rb.keys));
-		CU_ASSERT_EQUAL_FATAL(ra.nkeys, rb.nkeys);
-		CU_ASSERT_EQUAL_FATAL(ra.client_flags, rb.client_flags);
-		CU_ASSERT_EQUAL_FATAL(ra.exptime, rb.exptime);
-		CU_ASSERT_EQUAL_FATAL(ra.value_len, rb.value_len);
-		CU_ASSERT_FATAL(span_eq(ra.value, rb.value));
-		CU_ASSERT_EQUAL_FATAL(ra.value_partial, rb.value_partial);
+		assert_same_request(&ra, &rb);
 		/* the line cut in two: read from the parser's line buffer */
 		if (len > 1) {
 			size_t cut = 1 + next_rand(&rng) % (len - 1), uc;
@@ -686,17 +692,7 @@ static void test_fast_lines(void)
 			ea = proto_parse(&pa, a + cut, na - cut, &ua, &ra);
 			CU_ASSERT_EQUAL_FATAL(ea, eb);
 			CU_ASSERT_EQUAL_FATAL(cut + ua + 1, ub);
-			CU_ASSERT_EQUAL_FATAL(ra.cmd, rb.cmd);
-			CU_ASSERT_EQUAL_FATAL(ra.error, rb.error);
-			CU_ASSERT_EQUAL_FATAL(ra.noreply, rb.noreply);
-			CU_ASSERT_FATAL(span_eq(ra.key, rb.key));
-			CU_ASSERT_FATAL(span_eq(ra.keys, rb.keys));
-			CU_ASSERT_EQUAL_FATAL(ra.nkeys, rb.nkeys);
-			CU_ASSERT_EQUAL_FATAL(ra.client_flags, rb.client_flags);
-			CU_ASSERT_EQUAL_FATAL(ra.exptime, rb.exptime);
-			CU_ASSERT_EQUAL_FATAL(ra.value_len, rb.value_len);
-			CU_ASSERT_FATAL(span_eq(ra.value, rb.value));
-			CU_ASSERT_EQUAL_FATAL(ra.value_partial, rb.value_partial);
+			assert_same_request(&ra, &rb);
 		}
 	}
 }
