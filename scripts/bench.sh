@@ -109,13 +109,15 @@ bench_store() {
 }
 
 # callgrind_run PCAP N DPCACHED_OPTIONS...: instructions through worker_handle
-# and worker_udp_drain
-# while dpcached replays PCAP (N+1 frames), printed as one number.
+# and worker_udp_drain while dpcached replays PCAP (N+1 frames), printed as
+# one number. --fair-sched=yes: otherwise the polling worker can keep the
+# admin thread from running, and the stats below never come.
 callgrind_run() {
     local pcap=$1 frames=$(($2 + 1)) dir pid rx=0
     shift 2
     dir=$(mktemp -d /tmp/dpcache-bench.XXXXXX)
-    valgrind --tool=callgrind --fair-sched=yes --toggle-collect=worker_handle --toggle-collect=worker_udp_drain \
+    valgrind --tool=callgrind --fair-sched=yes --toggle-collect=worker_handle \
+        --toggle-collect=worker_udp_drain \
         --callgrind-out-file="$dir/cg.out" "$BUILD_CG/dataplane/dpcached" -l 0,1 --no-pci \
         --no-huge -m 256 --file-prefix "dpbench$$" \
         --vdev="net_pcap0,rx_pcap=$pcap,tx_pcap=$dir/tx.pcap" -- --ip 198.18.0.2/24 \
